@@ -1,0 +1,107 @@
+#include "fake_tensor/dispatcher.h"
+
+#include <bit>
+#include <utility>
+
+#include "fake_tensor/error.h"
+#include "fake_tensor/generator.h"
+
+namespace deferred {
+namespace {
+
+thread_local std::vector<DispatchMode*> mode_stack;
+
+void CheckInputs(const OpCall& call) {
+  const std::string& op = call.def->name;
+  for (size_t i = 0; i < call.inputs.size(); ++i) {
+    if (!call.inputs[i].defined()) ThrowError("%s: input %d is an undefined tensor", op, i);
+    if (call.inputs[i].device() != call.inputs[0].device()) {
+      ThrowError("%s: inputs are on different devices (input 0 on %s, input %d on %s)", op,
+                 call.inputs[0].device().ToString(), i, call.inputs[i].device().ToString());
+    }
+  }
+  if (call.def->kind == OpKind::kFactory) {
+    if (!call.inputs.empty()) ThrowError("%s: a factory takes no tensor inputs", op);
+  } else if (call.inputs.empty()) {
+    ThrowError("%s: expected at least one tensor input", op);
+  }
+}
+
+// Reserves the call's Philox blocks and records where they start in its attrs. Done here,
+// before any mode runs the call, so that every mode (and every device, meta included)
+// advances the generator identically.
+void ReserveRng(OpCall& call) {
+  int64_t numel = 0;
+  if (call.def->kind == OpKind::kInPlace) {
+    numel = call.inputs[0].numel();
+  } else {
+    for (const TensorSpec& spec : call.def->shape_rule(call)) numel += NumElements(spec.sizes);
+  }
+  const uint64_t words = static_cast<uint64_t>(numel) *
+                         static_cast<uint64_t>(call.def->rng_words_per_element(call));
+  const RngState start = ReserveRngBlocks((words + 3) / 4);
+  call.attrs.Set("seed", std::bit_cast<int64_t>(start.seed));
+  call.attrs.Set("offset", std::bit_cast<int64_t>(start.offset));
+}
+
+}  // namespace
+
+ScopedDispatchMode::ScopedDispatchMode(DispatchMode* mode) { mode_stack.push_back(mode); }
+ScopedDispatchMode::~ScopedDispatchMode() { mode_stack.pop_back(); }
+
+DispatchMode* CurrentDispatchMode() { return mode_stack.empty() ? nullptr : mode_stack.back(); }
+
+Device OutputDevice(const OpCall& call) {
+  if (call.def->kind == OpKind::kFactory) return call.attrs.Get<Device>("device");
+  return call.inputs[0].device();
+}
+
+std::vector<Tensor> Dispatch(std::string_view name, std::vector<Tensor> inputs, Attrs attrs) {
+  OpCall call{&OpRegistry::Global().Get(name), std::move(inputs), std::move(attrs)};
+  CheckInputs(call);
+  if (call.def->is_random()) ReserveRng(call);
+  DispatchMode* mode = CurrentDispatchMode();
+  return mode != nullptr ? mode->Run(call) : RunEager(call);
+}
+
+Tensor DispatchOne(std::string_view name, std::vector<Tensor> inputs, Attrs attrs) {
+  std::vector<Tensor> outputs = Dispatch(name, std::move(inputs), std::move(attrs));
+  if (outputs.size() != 1) ThrowError("%s: expected one output, got %d", name, outputs.size());
+  return std::move(outputs[0]);
+}
+
+std::vector<Tensor> RunEager(OpCall& call) {
+  const OpDef& def = *call.def;
+  if (def.kind == OpKind::kView) {
+    return {MakeView(call.inputs[0], def.view_rule(call))};
+  }
+  const std::vector<TensorSpec> specs = def.shape_rule(call);
+  const Device device = OutputDevice(call);
+
+  std::vector<Tensor> outputs;
+  if (def.kind == OpKind::kInPlace) {
+    outputs.push_back(call.inputs[0]);
+  } else {
+    for (const TensorSpec& spec : specs) {
+      outputs.push_back(AllocateTensor(spec.sizes, spec.dtype, spec.device));
+    }
+  }
+  if (device.is_meta()) return outputs;
+  for (size_t i = 0; i < call.inputs.size(); ++i) {
+    if (!call.inputs[i].has_data()) {
+      ThrowErrorWithCode(absl::StatusCode::kFailedPrecondition,
+                         "%s: input %d is %s, which has no data; ops on fake tensors run "
+                         "only while recording (deferred_init) or after materializing",
+                         def.name, i, call.inputs[i].ToString());
+    }
+  }
+  const Kernel& kernel = def.kernel(device.type());
+  if (!kernel) {
+    ThrowErrorWithCode(absl::StatusCode::kUnimplemented, "%s: no kernel for device %s",
+                       def.name, device.ToString());
+  }
+  kernel(call, outputs);
+  return outputs;
+}
+
+}  // namespace deferred

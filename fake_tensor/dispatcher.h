@@ -1,0 +1,53 @@
+#ifndef DEFERRED_FAKE_TENSOR_DISPATCHER_H_
+#define DEFERRED_FAKE_TENSOR_DISPATCHER_H_
+
+#include <string_view>
+#include <vector>
+
+#include "fake_tensor/attrs.h"
+#include "fake_tensor/op_registry.h"
+#include "fake_tensor/tensor.h"
+
+namespace deferred {
+
+// A way of running ops, selected per thread. With no mode pushed, ops run eagerly.
+// Recording (deferred_init) is a mode: it sees every call, ops never know about it.
+class DispatchMode {
+ public:
+  virtual ~DispatchMode() = default;
+  // Runs `call`, whose inputs and attrs the dispatcher has already checked.
+  virtual std::vector<Tensor> Run(OpCall& call) = 0;
+};
+
+// Pushes `mode` on this thread's mode stack for the scope's lifetime.
+class ScopedDispatchMode {
+ public:
+  explicit ScopedDispatchMode(DispatchMode* mode);
+  ~ScopedDispatchMode();
+  ScopedDispatchMode(const ScopedDispatchMode&) = delete;
+  ScopedDispatchMode& operator=(const ScopedDispatchMode&) = delete;
+};
+
+// The innermost mode of this thread, or null for eager execution.
+DispatchMode* CurrentDispatchMode();
+
+// Calls op `name` on `inputs` through the current mode and returns its outputs. Throws
+// `Error` for an unknown op, undefined inputs, or inputs on different devices. A random
+// op reserves its Philox blocks here, whatever the mode, and receives attrs "seed" and
+// "offset".
+std::vector<Tensor> Dispatch(std::string_view name, std::vector<Tensor> inputs, Attrs attrs);
+
+// Dispatch for ops with exactly one output.
+Tensor DispatchOne(std::string_view name, std::vector<Tensor> inputs, Attrs attrs);
+
+// Eager execution of a checked call: view ops compute a layout; other ops get outputs
+// from the shape rule (meta outputs when any input or the factory device is meta, without
+// running a kernel), then the kernel for the device runs. Throws `Error` for inputs without data or a device with no kernel.
+std::vector<Tensor> RunEager(OpCall& call);
+
+// The device a call's outputs live on: attr "device" for factories, else input 0's.
+Device OutputDevice(const OpCall& call);
+
+}  // namespace deferred
+
+#endif  // DEFERRED_FAKE_TENSOR_DISPATCHER_H_

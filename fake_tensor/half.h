@@ -1,0 +1,80 @@
+#ifndef DEFERRED_FAKE_TENSOR_HALF_H_
+#define DEFERRED_FAKE_TENSOR_HALF_H_
+
+#include <bit>
+#include <cstdint>
+
+namespace deferred {
+
+// IEEE 754 binary16. Converted from float by rounding to nearest, ties to even; arithmetic
+// is done in float by the kernels (as PyTorch does) and rounded back.
+struct Half {
+  uint16_t bits = 0;
+
+  Half() = default;
+  explicit Half(float value) : bits(FromFloat(value)) {}
+  operator float() const { return ToFloat(bits); }
+
+  static Half FromBits(uint16_t b) {
+    Half h;
+    h.bits = b;
+    return h;
+  }
+
+  static uint16_t FromFloat(float value) {
+    const uint32_t f = std::bit_cast<uint32_t>(value);
+    const uint32_t sign = (f >> 16) & 0x8000u;
+    const uint32_t abs = f & 0x7fffffffu;
+    if (abs >= 0x7f800000u) {  // inf or NaN; NaN keeps a quiet payload bit.
+      return static_cast<uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
+    }
+    if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to inf
+    if (abs < 0x38800000u) {  // result is subnormal or zero: round abs * 2^24 to an integer
+      const float scaled = std::bit_cast<float>(abs) * 16777216.0f;  // exact
+      // Round to nearest even by the float adder: adding 2^23 leaves the rounded integer.
+      const float rounded = (scaled + 8388608.0f) - 8388608.0f;
+      return static_cast<uint16_t>(sign | static_cast<uint32_t>(rounded));
+    }
+    const uint32_t mantissa_odd = (abs >> 13) & 1u;
+    const uint32_t rounded = abs + 0xfffu + mantissa_odd;  // round to nearest even
+    return static_cast<uint16_t>(sign | ((rounded - 0x38000000u) >> 13));
+  }
+
+  static float ToFloat(uint16_t h) {
+    const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+    const uint32_t exponent = (h >> 10) & 0x1fu;
+    const uint32_t mantissa = h & 0x3ffu;
+    if (exponent == 0) {  // zero or subnormal: mantissa * 2^-24, exact in float
+      const float magnitude = static_cast<float>(mantissa) * (1.0f / 16777216.0f);
+      return sign ? -magnitude : magnitude;
+    }
+    if (exponent == 0x1f) return std::bit_cast<float>(sign | 0x7f800000u | (mantissa << 13));
+    return std::bit_cast<float>(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+  }
+};
+
+// bfloat16: the high 16 bits of a float32, rounded to nearest, ties to even.
+struct BFloat16 {
+  uint16_t bits = 0;
+
+  BFloat16() = default;
+  explicit BFloat16(float value) : bits(FromFloat(value)) {}
+  operator float() const { return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16); }
+
+  static BFloat16 FromBits(uint16_t b) {
+    BFloat16 h;
+    h.bits = b;
+    return h;
+  }
+
+  static uint16_t FromFloat(float value) {
+    const uint32_t f = std::bit_cast<uint32_t>(value);
+    if ((f & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((f >> 16) | 0x40u);  // NaN
+    const uint32_t lsb = (f >> 16) & 1u;
+    return static_cast<uint16_t>((f + 0x7fffu + lsb) >> 16);
+  }
+};
+
+}  // namespace deferred
+
+#endif  // DEFERRED_FAKE_TENSOR_HALF_H_

@@ -1,0 +1,68 @@
+#include "fake_tensor/op_registry.h"
+
+#include <utility>
+
+#include "fake_tensor/error.h"
+
+namespace deferred {
+
+OpRegistry& OpRegistry::Global() {
+  static OpRegistry* registry = new OpRegistry;  // never destroyed: used at exit
+  return *registry;
+}
+
+OpDef& OpRegistry::Entry(std::string_view name) {
+  auto it = ops_.find(name);
+  if (it == ops_.end()) {
+    auto def = std::make_unique<OpDef>();
+    def->name = std::string(name);
+    it = ops_.emplace(def->name, std::move(def)).first;
+  }
+  return *it->second;
+}
+
+bool OpRegistry::RegisterOp(OpDef def) {
+  absl::MutexLock lock(&mutex_);
+  OpDef& entry = Entry(def.name);
+  if (entry.shape_rule || entry.view_rule) {
+    ThrowError("op '%s' is registered twice", def.name);
+  }
+  const auto kernels = entry.kernels;
+  entry = std::move(def);
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    if (kernels[i]) entry.kernels[i] = kernels[i];
+  }
+  return true;
+}
+
+bool OpRegistry::RegisterKernel(std::string_view name, DeviceType device, Kernel kernel) {
+  absl::MutexLock lock(&mutex_);
+  Entry(name).kernels[static_cast<int>(device)] = std::move(kernel);
+  return true;
+}
+
+const OpDef& OpRegistry::Get(std::string_view name) const {
+  absl::MutexLock lock(&mutex_);
+  auto it = ops_.find(name);
+  if (it == ops_.end() || !(it->second->shape_rule || it->second->view_rule)) {
+    ThrowErrorWithCode(absl::StatusCode::kNotFound, "unknown op '%s'", name);
+  }
+  return *it->second;
+}
+
+bool OpRegistry::Contains(std::string_view name) const {
+  absl::MutexLock lock(&mutex_);
+  auto it = ops_.find(name);
+  return it != ops_.end() && (it->second->shape_rule || it->second->view_rule);
+}
+
+std::vector<std::string> OpRegistry::OpNames() const {
+  absl::MutexLock lock(&mutex_);
+  std::vector<std::string> names;
+  for (const auto& [name, def] : ops_) {
+    if (def->shape_rule || def->view_rule) names.push_back(name);
+  }
+  return names;
+}
+
+}  // namespace deferred

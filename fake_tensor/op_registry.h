@@ -1,0 +1,96 @@
+#ifndef DEFERRED_FAKE_TENSOR_OP_REGISTRY_H_
+#define DEFERRED_FAKE_TENSOR_OP_REGISTRY_H_
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "fake_tensor/attrs.h"
+#include "fake_tensor/device.h"
+#include "fake_tensor/dtype.h"
+#include "fake_tensor/tensor.h"
+
+namespace deferred {
+
+// How an op relates its outputs to its inputs; the dispatcher treats each kind uniformly.
+enum class OpKind {
+  kFactory,     // no tensor inputs; one new output on the device named by attr "device"
+  kFunctional,  // new outputs computed from the inputs
+  kInPlace,     // writes into input 0, which is also its output
+  kView,        // output shares input 0's storage with another layout; no kernel
+};
+
+// What an op will produce, known without data.
+struct TensorSpec {
+  Shape sizes;
+  DType dtype;
+  Device device;
+};
+
+struct OpDef;
+
+// One invocation of an op: what the dispatcher hands to rules and kernels.
+struct OpCall {
+  const OpDef* def = nullptr;
+  std::vector<Tensor> inputs;
+  Attrs attrs;
+};
+
+// Validates a call and returns its outputs' specs (for kInPlace: input 0's spec). Throws
+// `Error` on misuse. Never touches data, so it serves eager, meta and fake tensors alike.
+using ShapeRule = std::function<std::vector<TensorSpec>(const OpCall&)>;
+// The layout of a view op's output within input 0's storage. Throws `Error` on misuse.
+using ViewRule = std::function<TensorLayout(const OpCall&)>;
+// Fills `outputs` (allocated from the shape rule's specs, or input 0 for kInPlace).
+using Kernel = std::function<void(const OpCall&, absl::Span<const Tensor> outputs)>;
+// For random ops: 32-bit Philox words consumed per output element. The dispatcher reserves
+// ceil(numel * words / 4) counter blocks and passes attrs "seed" and "offset" (int64 bit
+// patterns of the unsigned values) to the kernel.
+using RngWordsRule = std::function<int64_t(const OpCall&)>;
+
+// Everything known about one op, reached from its name in one hop.
+struct OpDef {
+  std::string name;
+  OpKind kind = OpKind::kFunctional;
+  ShapeRule shape_rule;            // every kind but kView
+  ViewRule view_rule;              // kView only
+  RngWordsRule rng_words_per_element;  // set only for random ops
+  std::array<Kernel, 3> kernels;   // indexed by DeviceType; empty where none is registered
+
+  bool is_random() const { return static_cast<bool>(rng_words_per_element); }
+  const Kernel& kernel(DeviceType type) const { return kernels[static_cast<int>(type)]; }
+};
+
+// The one table of ops. Op definitions (fake_tensor/ops/) and kernels (replay/kernels/)
+// register themselves during static initialization in any order.
+class OpRegistry {
+ public:
+  static OpRegistry& Global();
+
+  // Registers an op's definition; its name must be new. Returns true (for static init).
+  bool RegisterOp(OpDef def);
+  // Registers the kernel of op `name` for `device`, before or after the op itself.
+  bool RegisterKernel(std::string_view name, DeviceType device, Kernel kernel);
+
+  // The op named `name`; throws `Error` (NotFound) if no definition was registered.
+  const OpDef& Get(std::string_view name) const;
+  bool Contains(std::string_view name) const;
+  std::vector<std::string> OpNames() const;
+
+ private:
+  OpDef& Entry(std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  mutable absl::Mutex mutex_;
+  // Entries are never removed or moved, so references handed out stay valid.
+  std::map<std::string, std::unique_ptr<OpDef>, std::less<>> ops_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace deferred
+
+#endif  // DEFERRED_FAKE_TENSOR_OP_REGISTRY_H_

@@ -1,0 +1,59 @@
+#ifndef DEFERRED_FAKE_TENSOR_OPS_FACTORIES_H_
+#define DEFERRED_FAKE_TENSOR_OPS_FACTORIES_H_
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "fake_tensor/ops/tensor_options.h"
+#include "fake_tensor/scalar.h"
+#include "fake_tensor/shape.h"
+#include "fake_tensor/tensor.h"
+
+namespace deferred {
+
+// Factories: ops with no tensor inputs. Each throws `Error` for a negative size. With
+// `options.device` meta the result has no data.
+
+// Uninitialized contents.
+Tensor empty(const Shape& sizes, TensorOptions options = {});
+Tensor zeros(const Shape& sizes, TensorOptions options = {});
+Tensor ones(const Shape& sizes, TensorOptions options = {});
+// Every element `value`; the dtype defaults to the value's (bool, int64 or float32).
+Tensor full(const Shape& sizes, Scalar value, TensorOptions options = {});
+// [start, end) in steps of `step` (non-zero, pointing from start toward end); the dtype
+// defaults to int64 when all three are integers, else float32.
+Tensor arange(Scalar end, TensorOptions options = {});
+Tensor arange(Scalar start, Scalar end, Scalar step = 1, TensorOptions options = {});
+// `steps` evenly spaced values from start to end inclusive, computed as PyTorch does:
+// start + i * step for the first half and end - (steps - 1 - i) * step for the rest.
+Tensor linspace(double start, double end, int64_t steps, TensorOptions options = {});
+// n x m identity (m = n when negative).
+Tensor eye(int64_t n, int64_t m = -1, TensorOptions options = {});
+
+// A tensor holding a copy of `values` with shape `sizes` (their product must equal the
+// number of values). The copy is taken now: later changes to `values` do not reach it.
+template <typename T>
+Tensor from_data(absl::Span<const T> values, const Shape& sizes, Device device = Device::CPU());
+// A 1-d tensor of `values`.
+template <typename T>
+Tensor from_data(const std::vector<T>& values) {
+  return from_data<T>(absl::MakeConstSpan(values), {static_cast<int64_t>(values.size())});
+}
+
+// Type-erased form of from_data: `bytes` holds the elements of `dtype` in row-major order.
+Tensor from_bytes(std::string bytes, const Shape& sizes, DType dtype,
+                  Device device = Device::CPU());
+
+template <typename T>
+Tensor from_data(absl::Span<const T> values, const Shape& sizes, Device device) {
+  std::string bytes(values.size() * sizeof(T), '\0');
+  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
+  return from_bytes(std::move(bytes), sizes, DTypeOf<T>(), device);
+}
+
+}  // namespace deferred
+
+#endif  // DEFERRED_FAKE_TENSOR_OPS_FACTORIES_H_

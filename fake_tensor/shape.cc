@@ -1,0 +1,62 @@
+#include "fake_tensor/shape.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "fake_tensor/error.h"
+
+namespace deferred {
+
+int64_t NumElements(absl::Span<const int64_t> sizes) {
+  int64_t n = 1;
+  for (int64_t s : sizes) n *= s;
+  return n;
+}
+
+Shape ContiguousStrides(absl::Span<const int64_t> sizes) {
+  Shape strides(sizes.size());
+  int64_t stride = 1;
+  for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
+    strides[d] = stride;
+    stride *= std::max<int64_t>(sizes[d], 1);
+  }
+  return strides;
+}
+
+std::string ShapeToString(absl::Span<const int64_t> sizes) {
+  return absl::StrCat("[", absl::StrJoin(sizes, ", "), "]");
+}
+
+int64_t WrapDim(int64_t dim, int64_t ndim, std::string_view op) {
+  const int64_t effective = std::max<int64_t>(ndim, 1);
+  if (dim < -effective || dim >= effective) {
+    ThrowError("%s: dim %d is out of range for a %d-d tensor (expected in [%d, %d])", op, dim,
+               ndim, -effective, effective - 1);
+  }
+  return dim < 0 ? dim + effective : dim;
+}
+
+Shape BroadcastShapes(absl::Span<const int64_t> a, absl::Span<const int64_t> b,
+                      std::string_view op) {
+  const size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t sa = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    const int64_t sb = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (sa != sb && sa != 1 && sb != 1) {
+      ThrowError("%s: shapes %s and %s do not broadcast (size %d vs %d at dim %d)", op,
+                 ShapeToString(a), ShapeToString(b), sa, sb, i);
+    }
+    out[i] = sa == 1 ? sb : sa;
+  }
+  return out;
+}
+
+void CheckSizesNonNegative(absl::Span<const int64_t> sizes, std::string_view op) {
+  for (int64_t s : sizes) {
+    if (s < 0) ThrowError("%s: negative size %d in shape %s", op, s, ShapeToString(sizes));
+  }
+}
+
+}  // namespace deferred

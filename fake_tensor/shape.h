@@ -1,0 +1,38 @@
+#ifndef DEFERRED_FAKE_TENSOR_SHAPE_H_
+#define DEFERRED_FAKE_TENSOR_SHAPE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/types/span.h"
+
+namespace deferred {
+
+using Shape = std::vector<int64_t>;
+
+// Product of `sizes` (1 for a 0-d shape).
+int64_t NumElements(absl::Span<const int64_t> sizes);
+
+// Row-major strides, in elements, of a contiguous tensor of `sizes`.
+Shape ContiguousStrides(absl::Span<const int64_t> sizes);
+
+// "[2, 3]".
+std::string ShapeToString(absl::Span<const int64_t> sizes);
+
+// Maps a possibly negative `dim` of an `ndim`-d tensor to [0, ndim). Throws `Error`
+// naming `op` when it is out of range. `ndim` of a 0-d tensor counts as 1, as in PyTorch.
+int64_t WrapDim(int64_t dim, int64_t ndim, std::string_view op);
+
+// The shape both shapes broadcast to (numpy rules). Throws `Error` naming `op` if they
+// do not broadcast.
+Shape BroadcastShapes(absl::Span<const int64_t> a, absl::Span<const int64_t> b,
+                      std::string_view op);
+
+// Throws `Error` naming `op` if any size is negative.
+void CheckSizesNonNegative(absl::Span<const int64_t> sizes, std::string_view op);
+
+}  // namespace deferred
+
+#endif  // DEFERRED_FAKE_TENSOR_SHAPE_H_

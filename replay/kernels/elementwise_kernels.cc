@@ -1,0 +1,252 @@
+// CPU kernels of the elementwise ops in fake_tensor/ops/elementwise.h. Inputs are first
+// cast to the op's compute dtype (the promoted one); the arithmetic runs in that dtype's
+// op-math type (float for 16-bit floats) and is rounded to the output dtype.
+#include <cmath>
+#include <string>
+#include <type_traits>
+
+#include "fake_tensor/op_registry.h"
+#include "replay/kernels/cast.h"
+#include "replay/kernels/strided_loop.h"
+
+namespace deferred {
+namespace {
+
+template <typename T>
+constexpr bool kIsFloat = !std::is_integral_v<T>;
+
+// The arithmetic of each binary op on op-math values.
+struct Add { template <typename M> M operator()(M a, M b) const { return a + b; } };
+struct Sub { template <typename M> M operator()(M a, M b) const { return a - b; } };
+struct Mul { template <typename M> M operator()(M a, M b) const { return a * b; } };
+struct Div { template <typename M> M operator()(M a, M b) const { return a / b; } };
+struct Pow {
+  template <typename M>
+  M operator()(M a, M b) const {
+    if constexpr (kIsFloat<M>) {
+      return std::pow(a, b);
+    } else {
+      // Integer power by squaring, wrapping like the other integer arithmetic; negative
+      // exponents give 0 unless |a| is 1, as in PyTorch.
+      if (b < 0) return a == 1 ? 1 : (a == -1 ? (b % 2 == 0 ? 1 : -1) : 0);
+      using U = std::make_unsigned_t<M>;
+      U result = 1;
+      for (U base = static_cast<U>(a); b > 0; b >>= 1, base *= base) {
+        if (b & 1) result *= base;
+      }
+      return static_cast<M>(result);
+    }
+  }
+};
+struct Eq { template <typename M> bool operator()(M a, M b) const { return a == b; } };
+struct Ne { template <typename M> bool operator()(M a, M b) const { return a != b; } };
+struct Lt { template <typename M> bool operator()(M a, M b) const { return a < b; } };
+struct Le { template <typename M> bool operator()(M a, M b) const { return a <= b; } };
+struct Gt { template <typename M> bool operator()(M a, M b) const { return a > b; } };
+struct Ge { template <typename M> bool operator()(M a, M b) const { return a >= b; } };
+
+// Integer arithmetic wraps (as in PyTorch) instead of overflowing: done in unsigned.
+template <typename M, typename Fn>
+M WrappingArithmetic(Fn fn, M a, M b) {
+  if constexpr (std::is_integral_v<M> && !std::is_same_v<M, bool> &&
+                (std::is_same_v<Fn, Add> || std::is_same_v<Fn, Sub> || std::is_same_v<Fn, Mul>)) {
+    using U = std::make_unsigned_t<M>;
+    return static_cast<M>(fn(static_cast<U>(a), static_cast<U>(b)));
+  } else if constexpr (std::is_same_v<M, bool>) {
+    return static_cast<bool>(fn(static_cast<int>(a), static_cast<int>(b)));
+  } else {
+    return fn(a, b);
+  }
+}
+
+// out = fn(a, b) with a and b of dtype `compute` (cast first if needed).
+template <typename Fn>
+void BinaryLoop(const Tensor& out, Tensor a, Tensor b, DType compute, Fn fn) {
+  a = CastIfNeeded(a, compute);
+  b = CastIfNeeded(b, compute);
+  // Write into a temporary when the output's dtype differs (comparisons, in-place casts).
+  VisitDType(compute, [&]<typename T>() {
+    using M = typename OpMathOf<T>::type;
+    if constexpr (std::is_same_v<decltype(fn(0, 0)), bool>) {  // a comparison
+      Tensor result = out.dtype() == DType::kBool
+                          ? out
+                          : AllocateTensor(out.sizes(), DType::kBool, out.device());
+      MapElements<bool, T, T>(
+          result, [fn](T x, T y) { return static_cast<bool>(fn(M(x), M(y))); }, {a, b});
+      if (!result.is_same(out)) CastCopy(out, result);
+    } else {
+      Tensor result = out.dtype() == compute
+                          ? out
+                          : AllocateTensor(out.sizes(), compute, out.device());
+      MapElements<T, T, T>(
+          result,
+          [fn](T x, T y) { return CastElement<T>(WrappingArithmetic<M>(fn, M(x), M(y))); },
+          {a, b});
+      if (!result.is_same(out)) CastCopy(out, result);
+    }
+  });
+}
+
+// The dtype binary op arithmetic runs in: the promoted input dtype, floating for div.
+DType ComputeDType(const std::string& op, DType promoted) {
+  if (op == "div" && !IsFloatingPoint(promoted)) return kDefaultFloatDType;
+  return promoted;
+}
+
+// Registers the kernels of `name`, `name_scalar`, and (unless a comparison) their
+// in-place forms.
+template <typename Fn>
+void RegisterBinaryKernels(OpRegistry& registry, const std::string& name, Fn fn,
+                           bool comparison) {
+  auto tensor_kernel = [name, fn](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const DType promoted = PromoteTypes(call.inputs[0].dtype(), call.inputs[1].dtype());
+    BinaryLoop(outputs[0], call.inputs[0], call.inputs[1], ComputeDType(name, promoted), fn);
+  };
+  auto scalar_kernel = [name, fn](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const Scalar& other = call.attrs.Get<Scalar>("other");
+    const DType compute = ComputeDType(name, PromoteWithScalar(call.inputs[0].dtype(), other));
+    Tensor b = VisitDType(compute, [&]<typename T>() {
+      Tensor t = AllocateTensor({}, compute, call.inputs[0].device());
+      *t.data_ptr<T>() = other.to<T>();
+      return t;
+    });
+    BinaryLoop(outputs[0], call.inputs[0], b, compute, fn);
+  };
+  registry.RegisterKernel(name, DeviceType::kCPU, tensor_kernel);
+  registry.RegisterKernel(name + "_scalar", DeviceType::kCPU, scalar_kernel);
+  if (comparison) return;
+  registry.RegisterKernel(name + "_", DeviceType::kCPU, tensor_kernel);
+  registry.RegisterKernel(name + "_scalar_", DeviceType::kCPU, scalar_kernel);
+}
+
+// out = fn(a) with a cast to out's dtype first.
+template <typename Fn>
+void UnaryLoop(const Tensor& out, Tensor a, Fn fn) {
+  VisitDType(out.dtype(), [&]<typename T>() {
+    using M = typename OpMathOf<T>::type;
+    const Tensor input = CastIfNeeded(a, out.dtype());
+    MapElements<T, T>(out, [fn](T x) { return CastElement<T>(fn(M(x))); }, {input});
+  });
+}
+
+template <typename Fn>
+void RegisterUnaryKernels(OpRegistry& registry, const std::string& name, Fn fn) {
+  auto kernel = [fn](const OpCall& call, absl::Span<const Tensor> outputs) {
+    UnaryLoop(outputs[0], call.inputs[0], fn);
+  };
+  registry.RegisterKernel(name, DeviceType::kCPU, kernel);
+  registry.RegisterKernel(name + "_", DeviceType::kCPU, kernel);
+}
+
+struct Neg {
+  template <typename M> M operator()(M a) const {
+    if constexpr (std::is_same_v<M, bool>) {
+      return a;
+    } else if constexpr (std::is_integral_v<M>) {
+      return static_cast<M>(-static_cast<std::make_unsigned_t<M>>(a));
+    } else {
+      return -a;
+    }
+  }
+};
+struct Abs {
+  template <typename M> M operator()(M a) const {
+    if constexpr (std::is_unsigned_v<M>) {
+      return a;
+    } else {
+      return a < 0 ? Neg()(a) : a;
+    }
+  }
+};
+// The transcendental ops are defined on floating op-math types only (their result dtype
+// is floating, so UnaryLoop never instantiates them for integers at run time).
+template <typename M, typename Fn>
+M FloatingOnly(M a, Fn fn) {
+  if constexpr (kIsFloat<M>) {
+    return fn(a);
+  } else {
+    return a;
+  }
+}
+struct Exp { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::exp(x); }); } };
+struct Log { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::log(x); }); } };
+struct Sqrt { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::sqrt(x); }); } };
+struct Rsqrt { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return decltype(x)(1) / std::sqrt(x); }); } };
+struct Sin { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::sin(x); }); } };
+struct Cos { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::cos(x); }); } };
+
+void ClampKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Tensor& out = outputs[0];
+  const Scalar& min_value = call.attrs.Get<Scalar>("min");
+  const Scalar& max_value = call.attrs.Get<Scalar>("max");
+  VisitDType(out.dtype(), [&]<typename T>() {
+    using M = typename OpMathOf<T>::type;
+    const M lo = min_value.to<M>();
+    const M hi = max_value.to<M>();
+    const Tensor input = CastIfNeeded(call.inputs[0], out.dtype());
+    MapElements<T, T>(
+        out,
+        [lo, hi](T x) {
+          const M v = M(x);
+          if constexpr (kIsFloat<M>) {
+            if (std::isnan(v)) return x;  // NaN propagates, as in PyTorch
+          }
+          return CastElement<T>(v < lo ? lo : (v > hi ? hi : v));
+        },
+        {input});
+  });
+}
+
+void WhereKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Tensor& out = outputs[0];
+  const Tensor a = CastIfNeeded(call.inputs[1], out.dtype());
+  const Tensor b = CastIfNeeded(call.inputs[2], out.dtype());
+  VisitDType(out.dtype(), [&]<typename T>() {
+    MapElements<T, bool, T, T>(
+        out, [](bool c, T x, T y) { return c ? x : y; }, {call.inputs[0], a, b});
+  });
+}
+
+void FillKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Scalar& value = call.attrs.Get<Scalar>("value");
+  VisitDType(outputs[0].dtype(), [&]<typename T>() {
+    const T v = value.to<T>();
+    MapElements<T>(outputs[0], [v]() { return v; }, {});
+  });
+}
+
+const bool registered = [] {
+  OpRegistry& registry = OpRegistry::Global();
+  RegisterBinaryKernels(registry, "add", Add(), false);
+  RegisterBinaryKernels(registry, "sub", Sub(), false);
+  RegisterBinaryKernels(registry, "mul", Mul(), false);
+  RegisterBinaryKernels(registry, "div", Div(), false);
+  RegisterBinaryKernels(registry, "pow", Pow(), false);
+  RegisterBinaryKernels(registry, "eq", Eq(), true);
+  RegisterBinaryKernels(registry, "ne", Ne(), true);
+  RegisterBinaryKernels(registry, "lt", Lt(), true);
+  RegisterBinaryKernels(registry, "le", Le(), true);
+  RegisterBinaryKernels(registry, "gt", Gt(), true);
+  RegisterBinaryKernels(registry, "ge", Ge(), true);
+  RegisterUnaryKernels(registry, "neg", Neg());
+  RegisterUnaryKernels(registry, "abs", Abs());
+  RegisterUnaryKernels(registry, "exp", Exp());
+  RegisterUnaryKernels(registry, "log", Log());
+  RegisterUnaryKernels(registry, "sqrt", Sqrt());
+  RegisterUnaryKernels(registry, "rsqrt", Rsqrt());
+  RegisterUnaryKernels(registry, "sin", Sin());
+  RegisterUnaryKernels(registry, "cos", Cos());
+  registry.RegisterKernel("clamp", DeviceType::kCPU, ClampKernel);
+  registry.RegisterKernel("clamp_", DeviceType::kCPU, ClampKernel);
+  registry.RegisterKernel("where", DeviceType::kCPU, WhereKernel);
+  registry.RegisterKernel("fill_", DeviceType::kCPU, FillKernel);
+  auto cast_kernel = [](const OpCall& call, absl::Span<const Tensor> outputs) {
+    CastCopy(outputs[0], call.inputs[call.inputs.size() - 1]);
+  };
+  registry.RegisterKernel("to", DeviceType::kCPU, cast_kernel);
+  registry.RegisterKernel("copy_", DeviceType::kCPU, cast_kernel);
+  return true;
+}();
+
+}  // namespace
+}  // namespace deferred
