@@ -5,6 +5,7 @@
 
 #include "fake_tensor/error.h"
 #include "fake_tensor/generator.h"
+#include "fake_tensor/recorder.h"
 
 namespace deferred {
 namespace {
@@ -44,6 +45,23 @@ void ReserveRng(OpCall& call) {
   call.attrs.Set("offset", std::bit_cast<int64_t>(start.offset));
 }
 
+// The recorder of the call's fake inputs, or null when all inputs are real. Throws `Error`
+// when fake inputs come from different recorders (different deferred_init calls).
+OpRecorder* RecorderOf(const OpCall& call) {
+  OpRecorder* recorder = nullptr;
+  for (size_t i = 0; i < call.inputs.size(); ++i) {
+    OpRecorder* r = call.inputs[i].storage()->recorder().get();
+    if (r == nullptr) continue;
+    if (recorder != nullptr && r != recorder) {
+      ThrowError("%s: input %d was recorded by another deferred_init than input 0's fake "
+                 "inputs; tensors of different deferred models cannot be combined",
+                 call.def->name, i);
+    }
+    recorder = r;
+  }
+  return recorder;
+}
+
 }  // namespace
 
 ScopedDispatchMode::ScopedDispatchMode(DispatchMode* mode) { mode_stack.push_back(mode); }
@@ -60,6 +78,7 @@ std::vector<Tensor> Dispatch(std::string_view name, std::vector<Tensor> inputs, 
   OpCall call{&OpRegistry::Global().Get(name), std::move(inputs), std::move(attrs)};
   CheckInputs(call);
   if (call.def->is_random()) ReserveRng(call);
+  if (OpRecorder* recorder = RecorderOf(call)) return recorder->Record(call);
   DispatchMode* mode = CurrentDispatchMode();
   return mode != nullptr ? mode->Run(call) : RunEager(call);
 }

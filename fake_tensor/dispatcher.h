@@ -31,7 +31,8 @@ class ScopedDispatchMode {
 // The innermost mode of this thread, or null for eager execution.
 DispatchMode* CurrentDispatchMode();
 
-// Calls op `name` on `inputs` through the current mode and returns its outputs. Throws
+// Calls op `name` on `inputs` and returns its outputs: an op with a fake input goes to that
+// input's recorder (whatever the mode); any other op goes through the current mode. Throws
 // `Error` for an unknown op, undefined inputs, or inputs on different devices. A random
 // op reserves its Philox blocks here, whatever the mode, and receives attrs "seed" and
 // "offset".

@@ -72,6 +72,17 @@ void StorageImpl::AllocateData(Device device) {
   device_ = device;
 }
 
+void StorageImpl::TakeDataFrom(StorageImpl& source) {
+  if (data_ != nullptr) ThrowError("TakeDataFrom: the storage already has data");
+  if (source.nbytes_ != nbytes_) {
+    ThrowError("TakeDataFrom: size mismatch (%d bytes into %d)", source.nbytes_, nbytes_);
+  }
+  data_ = source.data_;
+  device_ = source.device_;
+  source.data_ = nullptr;
+  recorder_.reset();
+}
+
 Storage AllocateStorage(int64_t nbytes, Device device) {
   return std::make_shared<StorageImpl>(nbytes, device, /*allocate=*/true);
 }

@@ -4,10 +4,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "fake_tensor/device.h"
 
 namespace deferred {
+
+class OpRecorder;
 
 // Counters of the tensor-data allocator, process-wide. Every byte of tensor data goes
 // through it, so tests can prove that recording allocates none and that replay's peak
@@ -48,11 +51,21 @@ class StorageImpl {
   // Precondition: !has_data().
   void AllocateData(Device device);
 
+  // Moves `source`'s bytes (and device) into this storage, which must be fake and of the
+  // same size, and detaches it from its recorder: every tensor on it becomes real at once.
+  // `source` is left without bytes.
+  void TakeDataFrom(StorageImpl& source);
+
+  // The recorder of a fake storage (null for real and meta storage).
+  const std::shared_ptr<OpRecorder>& recorder() const { return recorder_; }
+  void set_recorder(std::shared_ptr<OpRecorder> recorder) { recorder_ = std::move(recorder); }
+
  private:
   int64_t id_;
   int64_t nbytes_;
   Device device_;
   std::byte* data_ = nullptr;
+  std::shared_ptr<OpRecorder> recorder_;
 };
 
 using Storage = std::shared_ptr<StorageImpl>;

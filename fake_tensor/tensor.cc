@@ -1,6 +1,7 @@
 #include "fake_tensor/tensor.h"
 
 #include "absl/strings/str_cat.h"
+#include "fake_tensor/module_path.h"
 
 namespace deferred {
 
@@ -37,8 +38,8 @@ void Tensor::CheckReadable(std::string_view what, DType expected) const {
   if (!has_data()) {
     ThrowErrorWithCode(absl::StatusCode::kFailedPrecondition,
                        "%s: cannot access the data of %s: it has no storage bytes "
-                       "(materialize it first)",
-                       what, ToString());
+                       "(materialize it first)%s",
+                       what, ToString(), ModulePathSuffix());
   }
   if (dtype() != expected) {
     ThrowError("%s: tensor has dtype %s, accessed as %s", what, DTypeName(dtype()),

@@ -1,0 +1,78 @@
+#ifndef DEFERRED_DEFERRED_DEFERRED_H_
+#define DEFERRED_DEFERRED_DEFERRED_H_
+
+// The public API of deferred: construct a model without allocating it, then materialize
+// its tensors with the values eager construction would have given them.
+//
+//   deferred::manual_seed(0);
+//   absl::StatusOr<std::shared_ptr<Gpt>> model = deferred::deferred_init<Gpt>(config);
+//   absl::Status status = deferred::materialize_module(**model);
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "deferred/nn/module.h"
+#include "fake_tensor/device.h"
+#include "fake_tensor/generator.h"
+#include "fake_tensor/tensor.h"
+
+namespace deferred {
+
+using ModuleFactory = std::function<std::shared_ptr<nn::Module>()>;
+
+// Runs `factory` in recording mode: every tensor it creates is fake (shape, dtype and home
+// device — an explicit device argument included — but no bytes), every op on fake tensors
+// is recorded, and random ops reserve the generator's blocks exactly as eagerly, so the
+// generator ends where eager construction would leave it. Ops on the returned module's
+// fake tensors keep being recorded after this returns (custom init, re-initialization).
+// A nested call records into the enclosing call's trace. Returns the factory's error
+// (InvalidArgument / FailedPrecondition, naming the op and module path) if it throws; the
+// recording mode and the generator state are then restored.
+absl::StatusOr<std::shared_ptr<nn::Module>> deferred_init(const ModuleFactory& factory);
+
+// deferred_init of `std::make_shared<M>(args...)`.
+template <typename M, typename... Args>
+absl::StatusOr<std::shared_ptr<M>> deferred_init(Args&&... args) {
+  std::shared_ptr<M> module;
+  absl::StatusOr<std::shared_ptr<nn::Module>> result = deferred_init([&]() {
+    module = std::make_shared<M>(std::forward<Args>(args)...);
+    return std::static_pointer_cast<nn::Module>(module);
+  });
+  if (!result.ok()) return result.status();
+  return module;
+}
+
+// True for a tensor recorded by deferred_init and not yet materialized.
+bool is_fake(const Tensor& t);
+
+struct MaterializeOptions {
+  // Where the tensors' bytes go.
+  Device device = Device::CPU();
+  // Materialize buffers only, leaving parameters fake.
+  bool buffers_only = false;
+  // When set, only tensors whose dotted name it accepts are materialized.
+  std::function<bool(const std::string& name)> filter;
+};
+
+// Materializes the module's fake parameters and buffers in place: each tensor's storage
+// receives its bytes, so every handle to it (tied parameters, views the module keeps)
+// sees them. Tensors that are already real are not touched, so materializing a child and
+// then its parent initializes each tensor exactly once. Storages shared by several tensors
+// are computed once, and intermediates are shared and freed after their last use.
+// Errors: Unavailable for a device this process cannot use; InvalidArgument for the meta
+// device; the error of a failing op otherwise.
+absl::Status materialize_module(nn::Module& module, const MaterializeOptions& options = {});
+
+// A real tensor with `t`'s values on `device`: computed from the trace for a fake `t`
+// (which stays fake), `t` itself when it is already real on `device`. Errors as for
+// materialize_module, and InvalidArgument for a meta tensor.
+absl::StatusOr<Tensor> materialize_tensor(const Tensor& t, Device device = Device::CPU());
+
+}  // namespace deferred
+
+#endif  // DEFERRED_DEFERRED_DEFERRED_H_

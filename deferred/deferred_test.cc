@@ -1,0 +1,194 @@
+#include "deferred/deferred.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "fake_tensor/dispatcher.h"
+#include "fake_tensor/ops/elementwise.h"
+#include "fake_tensor/ops/factories.h"
+#include "fake_tensor/recorder.h"
+#include "gtest/gtest.h"
+
+namespace deferred {
+namespace {
+
+// Bitwise equality of two real tensors' elements (row-major), whatever their strides.
+bool SameBits(const Tensor& a, const Tensor& b) {
+  if (a.sizes() != b.sizes() || a.dtype() != b.dtype()) return false;
+  const int64_t element = ElementSize(a.dtype());
+  std::vector<char> bytes_a, bytes_b;
+  auto collect = [element](const Tensor& t, std::vector<char>& out) {
+    const char* base = reinterpret_cast<const char*>(t.storage()->data()) +
+                       t.storage_offset() * element;
+    t.ForEachElementOffset(
+        [&](int64_t offset) { out.insert(out.end(), base + offset * element, base + (offset + 1) * element); });
+  };
+  collect(a, bytes_a);
+  collect(b, bytes_b);
+  return bytes_a == bytes_b;
+}
+
+// A small model whose constructor derives a buffer from a parameter, edits a parameter
+// in place through a view, and ties two parameters.
+class Toy : public nn::Module {
+ public:
+  explicit Toy(int64_t n) : Module("Toy") {
+    Tensor weight = register_parameter("weight", arange(0, n * 4, 1, {.dtype = DType::kFloat32}));
+    // In-place through a view: the second half of the storage, scaled.
+    const Tensor second_half = MakeView(weight, TensorLayout{{n * 2}, {1}, n * 2});
+    mul_(second_half, 0.5);
+    register_parameter("bias", add(full({n}, 0.25), 1));
+    register_buffer("scaled", mul(weight, weight));
+    register_parameter("tied", weight);
+    register_buffer("mask", lt(arange(0, n), n / 2), /*persistent=*/false);
+  }
+};
+
+TEST(DeferredInitTest, MaterializedModuleEqualsEagerConstruction) {
+  const auto eager = std::make_shared<Toy>(6);
+  absl::StatusOr<std::shared_ptr<Toy>> deferred = deferred_init<Toy>(6);
+  ASSERT_TRUE(deferred.ok()) << deferred.status();
+  for (const auto& [name, t] : (*deferred)->named_parameters()) EXPECT_TRUE(is_fake(t)) << name;
+  ASSERT_TRUE(materialize_module(**deferred).ok());
+
+  const auto expected = eager->named_parameters();
+  const auto actual = (*deferred)->named_parameters();
+  ASSERT_EQ(expected.size(), actual.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(expected[i].first, actual[i].first);
+    EXPECT_FALSE(is_fake(actual[i].second));
+    EXPECT_TRUE(SameBits(expected[i].second, actual[i].second)) << actual[i].first;
+  }
+  const auto expected_buffers = eager->named_buffers();
+  const auto actual_buffers = (*deferred)->named_buffers();
+  ASSERT_EQ(expected_buffers.size(), actual_buffers.size());
+  for (size_t i = 0; i < expected_buffers.size(); ++i) {
+    EXPECT_TRUE(SameBits(expected_buffers[i].second, actual_buffers[i].second))
+        << actual_buffers[i].first;
+  }
+}
+
+TEST(DeferredInitTest, RecordingAllocatesNoTensorData) {
+  const AllocationStats before = GetAllocationStats();
+  absl::StatusOr<std::shared_ptr<Toy>> deferred = deferred_init<Toy>(1 << 20);
+  ASSERT_TRUE(deferred.ok()) << deferred.status();
+  EXPECT_EQ(GetAllocationStats().total_bytes, before.total_bytes);
+  EXPECT_EQ(GetAllocationStats().allocation_count, before.allocation_count);
+}
+
+TEST(DeferredInitTest, TiedParametersShareOneMaterializedStorage) {
+  absl::StatusOr<std::shared_ptr<Toy>> deferred = deferred_init<Toy>(4);
+  ASSERT_TRUE(deferred.ok());
+  Toy& toy = **deferred;
+  EXPECT_EQ(toy.names_of(toy.parameter("weight")),
+            (std::vector<std::string>{"weight", "tied"}));
+  ASSERT_TRUE(materialize_module(toy).ok());
+  EXPECT_EQ(toy.parameter("weight").storage()->data(), toy.parameter("tied").storage()->data());
+}
+
+TEST(DeferredInitTest, OpsAfterDeferredInitAreRecordedAndReplayed) {
+  absl::StatusOr<std::shared_ptr<Toy>> deferred = deferred_init<Toy>(4);
+  ASSERT_TRUE(deferred.ok());
+  (*deferred)->apply([](nn::Module& m) {
+    for (const auto& [name, t] : m.named_parameters()) {
+      if (name == "bias") fill_(t, 3.0);
+    }
+  });
+  ASSERT_TRUE(materialize_module(**deferred).ok());
+  for (float v : (*deferred)->parameter("bias").to_vector<float>()) EXPECT_EQ(v, 3.0f);
+}
+
+TEST(DeferredInitTest, MaterializeTensorLeavesTheFakeTensorFake) {
+  absl::StatusOr<std::shared_ptr<Toy>> deferred = deferred_init<Toy>(4);
+  ASSERT_TRUE(deferred.ok());
+  const Tensor& bias = (*deferred)->parameter("bias");
+  absl::StatusOr<Tensor> real = materialize_tensor(bias);
+  ASSERT_TRUE(real.ok()) << real.status();
+  EXPECT_TRUE(is_fake(bias));
+  EXPECT_EQ(real->to_vector<float>(), std::vector<float>(4, 1.25f));
+}
+
+TEST(DeferredInitTest, BuffersOnlyAndFilterSelectWhatIsMaterialized) {
+  absl::StatusOr<std::shared_ptr<Toy>> deferred = deferred_init<Toy>(4);
+  ASSERT_TRUE(deferred.ok());
+  Toy& toy = **deferred;
+  ASSERT_TRUE(materialize_module(toy, {.buffers_only = true}).ok());
+  EXPECT_FALSE(is_fake(toy.buffer("scaled")));
+  EXPECT_TRUE(is_fake(toy.parameter("bias")));
+  ASSERT_TRUE(materialize_module(toy, {.filter = [](const std::string& name) {
+                                         return name == "bias";
+                                       }}).ok());
+  EXPECT_FALSE(is_fake(toy.parameter("bias")));
+  EXPECT_TRUE(is_fake(toy.parameter("weight")));
+}
+
+TEST(DeferredInitTest, MaterializingTwiceChangesNothing) {
+  absl::StatusOr<std::shared_ptr<Toy>> deferred = deferred_init<Toy>(4);
+  ASSERT_TRUE(deferred.ok());
+  ASSERT_TRUE(materialize_module(**deferred).ok());
+  const Tensor weight = (*deferred)->parameter("weight");
+  const std::byte* data = weight.storage()->data();
+  fill_(weight, 7.0);  // a real tensor now: eager, and never overwritten again
+  const int64_t allocations = GetAllocationStats().allocation_count;
+  ASSERT_TRUE(materialize_module(**deferred).ok());
+  EXPECT_EQ(GetAllocationStats().allocation_count, allocations);
+  EXPECT_EQ(weight.storage()->data(), data);
+  EXPECT_EQ(weight.to_vector<float>()[0], 7.0f);
+}
+
+class Reader : public nn::Module {
+ public:
+  Reader() : Module("Reader") {
+    const Tensor t = zeros({2});
+    t.item<float>();
+  }
+};
+
+class Outer : public nn::Module {
+ public:
+  Outer() : Module("Outer") { make_module<Reader>("reader"); }
+};
+
+TEST(DeferredInitTest, DataAccessWhileRecordingNamesOpAndModulePath) {
+  absl::StatusOr<std::shared_ptr<Outer>> result = deferred_init<Outer>();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(result.status().message().find("item"), std::string::npos) << result.status();
+  EXPECT_NE(result.status().message().find("'reader'"), std::string::npos) << result.status();
+  EXPECT_EQ(CurrentDispatchMode(), nullptr);
+}
+
+TEST(DeferredInitTest, FailingFactoryRestoresModeAndGenerator) {
+  manual_seed(3);
+  const RngState before = get_rng_state();
+  absl::StatusOr<std::shared_ptr<nn::Module>> result =
+      deferred_init([]() -> std::shared_ptr<nn::Module> { throw std::runtime_error("boom"); });
+  EXPECT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("boom"), std::string::npos);
+  EXPECT_EQ(CurrentDispatchMode(), nullptr);
+  EXPECT_EQ(get_rng_state(), before);
+}
+
+TEST(DeferredInitTest, LargeRealConstantIsAnErrorThatSaysWhatToDo) {
+  const Tensor big = zeros({1 << 17, 4});  // 2 MiB of float32
+  absl::StatusOr<std::shared_ptr<nn::Module>> result = deferred_init([&] {
+    auto toy = std::make_shared<Toy>(4);
+    add_(toy->parameter("bias"), big);
+    return toy;
+  });
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("inside deferred_init"), std::string::npos)
+      << result.status();
+}
+
+TEST(DeferredInitTest, UnavailableDeviceIsAStatus) {
+  absl::StatusOr<std::shared_ptr<Toy>> deferred = deferred_init<Toy>(4);
+  ASSERT_TRUE(deferred.ok());
+  const absl::Status status = materialize_module(**deferred, {.device = Device::CUDA(0)});
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(is_fake((*deferred)->parameter("bias")));
+}
+
+}  // namespace
+}  // namespace deferred

@@ -1,0 +1,215 @@
+#include "replay/trace.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "fake_tensor/error.h"
+#include "fake_tensor/module_path.h"
+
+namespace deferred {
+namespace {
+
+// The elements of a real tensor in row-major order, as raw bytes.
+std::string ContiguousBytes(const Tensor& t) {
+  const int64_t element = ElementSize(t.dtype());
+  const char* base =
+      reinterpret_cast<const char*>(t.storage()->data()) + t.storage_offset() * element;
+  std::string bytes;
+  bytes.reserve(t.numel() * element);
+  t.ForEachElementOffset([&](int64_t offset) { bytes.append(base + offset * element, element); });
+  return bytes;
+}
+
+int64_t ShapeBytes(const Shape& s) { return static_cast<int64_t>(s.capacity() * sizeof(int64_t)); }
+
+int64_t AttrBytes(const Attrs& attrs) {
+  int64_t bytes = static_cast<int64_t>(attrs.entries().capacity() *
+                                       sizeof(std::pair<std::string, AttrValue>));
+  for (const auto& [name, value] : attrs.entries()) {
+    bytes += static_cast<int64_t>(name.capacity());
+    if (const auto* shape = std::get_if<Shape>(&value)) bytes += ShapeBytes(*shape);
+    if (const auto* text = std::get_if<std::string>(&value)) {
+      bytes += static_cast<int64_t>(text->capacity());
+    }
+  }
+  return bytes;
+}
+
+int64_t OperandBytes(const std::vector<TraceOperand>& operands) {
+  int64_t bytes = static_cast<int64_t>(operands.capacity() * sizeof(TraceOperand));
+  for (const TraceOperand& op : operands) {
+    bytes += ShapeBytes(op.layout.sizes) + ShapeBytes(op.layout.strides);
+  }
+  return bytes;
+}
+
+}  // namespace
+
+std::vector<Tensor> Trace::Record(OpCall& call) {
+  absl::MutexLock lock(&mutex_);
+  try {
+    return RecordLocked(call);
+  } catch (const Error& e) {
+    const std::string suffix = ModulePathSuffix();
+    const std::string message = e.what();
+    if (suffix.empty() || message.find(suffix) != std::string::npos) throw;
+    throw Error(message + suffix, e.code());
+  }
+}
+
+std::vector<Tensor> Trace::RecordLocked(OpCall& call) {
+  const OpDef& def = *call.def;
+  if (def.kind == OpKind::kView) return {MakeView(call.inputs[0], def.view_rule(call))};
+
+  TraceNode node{&def, call.attrs, {}, {}};
+  for (size_t i = 0; i < call.inputs.size(); ++i) node.inputs.push_back(InputOperand(call, i));
+  const std::vector<TensorSpec> specs = def.shape_rule(call);
+
+  std::vector<Tensor> outputs;
+  if (def.kind == OpKind::kInPlace) {
+    const Tensor& self = call.inputs[0];
+    if (self.storage()->recorder().get() != this) {
+      ThrowError("%s: cannot write into real %s from fake inputs; materialize the inputs "
+                 "first, or create the target inside deferred_init",
+                 def.name, self.ToString());
+    }
+    const int64_t id = self.storage()->id();
+    const int32_t next = static_cast<int32_t>(storages_.at(id).producers.size());
+    node.outputs.push_back(TraceOperand{{id, next}, self.layout(), self.dtype()});
+    outputs.push_back(self);
+  } else {
+    for (const TensorSpec& spec : specs) {
+      Tensor t = NewFakeTensor(spec);
+      node.outputs.push_back(TraceOperand{{t.storage()->id(), 0}, t.layout(), t.dtype()});
+      outputs.push_back(std::move(t));
+    }
+  }
+  AddNode(std::move(node));
+  return outputs;
+}
+
+Tensor Trace::NewFakeTensor(const TensorSpec& spec) {
+  Tensor t = AllocateTensor(spec.sizes, spec.dtype, spec.device, /*fake=*/true);
+  t.storage()->set_recorder(shared_from_this());
+  storages_[t.storage()->id()] = TraceStorage{t.storage()->nbytes(), spec.device, {}};
+  return t;
+}
+
+TraceOperand Trace::InputOperand(const OpCall& call, size_t index) {
+  const Tensor& t = call.inputs[index];
+  if (t.storage()->recorder().get() == this) {
+    const TraceStorage& storage = storages_.at(t.storage()->id());
+    const int32_t latest = static_cast<int32_t>(storage.producers.size()) - 1;
+    return TraceOperand{{t.storage()->id(), latest}, t.layout(), t.dtype()};
+  }
+  if (!t.has_data()) {
+    ThrowError("%s: input %d is %s, which has no data and was not recorded by this "
+               "deferred_init",
+               call.def->name, index, t.ToString());
+  }
+  const int64_t bytes = t.numel() * ElementSize(t.dtype());
+  if (bytes > kMaxConstantBytes) {
+    ThrowError("%s: input %d is a real tensor of %d bytes (%s); real tensors used by "
+               "recorded ops are copied into the trace as constants, at most %d bytes. "
+               "Create it inside deferred_init so that it is recorded instead",
+               call.def->name, index, bytes, t.ToString(), kMaxConstantBytes);
+  }
+  // A copy taken now: later changes to the real tensor cannot alter what replay produces.
+  Attrs attrs{{"sizes", t.sizes()},
+              {"dtype", t.dtype()},
+              {"device", t.device()},
+              {"bytes", ContiguousBytes(t)}};
+  const Tensor constant = NewFakeTensor(TensorSpec{t.sizes(), t.dtype(), t.device()});
+  TraceOperand operand{{constant.storage()->id(), 0}, constant.layout(), constant.dtype()};
+  AddNode(TraceNode{&OpRegistry::Global().Get("from_bytes"), std::move(attrs), {}, {operand}});
+  return operand;
+}
+
+Trace::Vertex Trace::AddNode(TraceNode node) {
+  const Vertex v = boost::add_vertex(std::move(node), graph_);
+  absl::flat_hash_set<Vertex> producers;
+  for (const TraceOperand& input : graph_[v].inputs) {
+    producers.insert(storages_.at(input.value.storage_id).producers.at(input.value.version));
+  }
+  for (Vertex p : producers) boost::add_edge(p, v, graph_);
+  for (const TraceOperand& output : graph_[v].outputs) {
+    storages_.at(output.value.storage_id).producers.push_back(v);
+  }
+  return v;
+}
+
+StorageVersion Trace::Latest(const StorageImpl& storage) const {
+  absl::MutexLock lock(&mutex_);
+  auto it = storages_.find(storage.id());
+  if (it == storages_.end()) ThrowError("storage %d was not recorded by this trace", storage.id());
+  return StorageVersion{storage.id(), static_cast<int32_t>(it->second.producers.size()) - 1};
+}
+
+std::vector<Trace::Vertex> Trace::Subgraph(const std::vector<StorageVersion>& targets) const {
+  absl::MutexLock lock(&mutex_);
+  std::vector<bool> needed(boost::num_vertices(graph_), false);
+  std::vector<Vertex> stack;
+  for (const StorageVersion& target : targets) {
+    const Vertex v = storages_.at(target.storage_id).producers.at(target.version);
+    if (!needed[v]) {
+      needed[v] = true;
+      stack.push_back(v);
+    }
+  }
+  while (!stack.empty()) {
+    const Vertex v = stack.back();
+    stack.pop_back();
+    for (auto [it, end] = boost::in_edges(v, graph_); it != end; ++it) {
+      const Vertex u = boost::source(*it, graph_);
+      if (!needed[u]) {
+        needed[u] = true;
+        stack.push_back(u);
+      }
+    }
+  }
+  std::vector<Vertex> order;
+  for (Vertex v = 0; v < needed.size(); ++v) {
+    if (needed[v]) order.push_back(v);
+  }
+  return order;
+}
+
+TraceNode Trace::Node(Vertex v) const {
+  absl::MutexLock lock(&mutex_);
+  return graph_[v];
+}
+
+TraceStorage Trace::Storage(int64_t storage_id) const {
+  absl::MutexLock lock(&mutex_);
+  return storages_.at(storage_id);
+}
+
+int64_t Trace::num_ops() const {
+  absl::MutexLock lock(&mutex_);
+  return static_cast<int64_t>(boost::num_vertices(graph_));
+}
+
+int64_t Trace::ApproximateBytes() const {
+  absl::MutexLock lock(&mutex_);
+  int64_t bytes = 0;
+  for (auto [it, end] = boost::vertices(graph_); it != end; ++it) {
+    const TraceNode& node = graph_[*it];
+    // A vertex of a bidirectional adjacency list: the node plus two edge lists.
+    bytes += static_cast<int64_t>(sizeof(TraceNode) + 2 * sizeof(std::vector<int>));
+    bytes += AttrBytes(node.attrs) + OperandBytes(node.inputs) + OperandBytes(node.outputs);
+  }
+  bytes += static_cast<int64_t>(boost::num_edges(graph_)) * 4 * static_cast<int64_t>(sizeof(void*));
+  for (const auto& [id, storage] : storages_) {
+    bytes += static_cast<int64_t>(sizeof(id) + sizeof(TraceStorage) +
+                                  storage.producers.capacity() * sizeof(size_t));
+  }
+  return bytes;
+}
+
+std::shared_ptr<Trace> TraceOf(const Tensor& t) {
+  return std::dynamic_pointer_cast<Trace>(t.storage()->recorder());
+}
+
+}  // namespace deferred

@@ -1,0 +1,110 @@
+#ifndef DEFERRED_REPLAY_TRACE_H_
+#define DEFERRED_REPLAY_TRACE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "boost/graph/adjacency_list.hpp"
+#include "fake_tensor/attrs.h"
+#include "fake_tensor/op_registry.h"
+#include "fake_tensor/recorder.h"
+#include "fake_tensor/tensor.h"
+
+namespace deferred {
+
+// One version of one storage: the SSA value of the trace. A factory or functional op makes
+// version 0 of a new storage; an in-place op, also through a view, makes the next version
+// of its base storage.
+struct StorageVersion {
+  int64_t storage_id = 0;
+  int32_t version = 0;
+
+  friend bool operator==(const StorageVersion& a, const StorageVersion& b) {
+    return a.storage_id == b.storage_id && a.version == b.version;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const StorageVersion& v) {
+    return H::combine(std::move(h), v.storage_id, v.version);
+  }
+};
+
+// A tensor operand of a recorded op: the storage version it reads or writes, seen
+// through a layout (views carry their metadata here rather than as ops).
+struct TraceOperand {
+  StorageVersion value;
+  TensorLayout layout;
+  DType dtype;
+};
+
+// A recorded op: the graph's vertex.
+struct TraceNode {
+  const OpDef* def = nullptr;
+  Attrs attrs;
+  std::vector<TraceOperand> inputs;
+  // New storages of factories and functional ops; for an in-place op, the written view at
+  // the base storage's next version.
+  std::vector<TraceOperand> outputs;
+};
+
+// What the trace knows of each storage it made.
+struct TraceStorage {
+  int64_t nbytes = 0;
+  Device device = Device::CPU();    // the home device
+  std::vector<size_t> producers;  // vertex of each version
+};
+
+// The op graph of one deferred_init: every op on its fake tensors, in recording order,
+// as a Boost.Graph bidirectional adjacency list whose edges run from the op that produced
+// a storage version to each op that reads it. Recording order is a topological order.
+// Thread-safe.
+class Trace : public OpRecorder, public std::enable_shared_from_this<Trace> {
+ public:
+  using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, TraceNode>;
+  using Vertex = Graph::vertex_descriptor;
+
+  // Real tensors captured as constants may hold at most this many bytes.
+  static constexpr int64_t kMaxConstantBytes = int64_t{1} << 20;
+
+  // OpRecorder: appends `call` (capturing real inputs as constants) and returns fake
+  // outputs. Throws `Error` for a real input over kMaxConstantBytes, or an in-place op
+  // whose target is a real tensor.
+  std::vector<Tensor> Record(OpCall& call) override;
+
+  // The latest version of `storage`, which must have been made by this trace.
+  StorageVersion Latest(const StorageImpl& storage) const;
+
+  // The ops that `targets` transitively depend on, in recording (topological) order.
+  std::vector<Vertex> Subgraph(const std::vector<StorageVersion>& targets) const;
+
+  // A copy of the node at `v` (nodes never change once recorded).
+  TraceNode Node(Vertex v) const;
+  TraceStorage Storage(int64_t storage_id) const;
+
+  int64_t num_ops() const;
+  // Bytes held by the trace's own structures (graph, attrs, operands, constants): what
+  // recording costs in memory. Grows with ops, not with tensor elements.
+  int64_t ApproximateBytes() const;
+
+ private:
+  // A fake tensor of `spec` on a new storage of this trace.
+  Tensor NewFakeTensor(const TensorSpec& spec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The operand for input `index` of `call`, capturing a real tensor as a constant.
+  TraceOperand InputOperand(const OpCall& call, size_t index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  Vertex AddNode(TraceNode node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  std::vector<Tensor> RecordLocked(OpCall& call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  mutable absl::Mutex mutex_;
+  Graph graph_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<int64_t, TraceStorage> storages_ ABSL_GUARDED_BY(mutex_);
+};
+
+// The trace that recorded `t`'s storage, or null for a real or meta tensor.
+std::shared_ptr<Trace> TraceOf(const Tensor& t);
+
+}  // namespace deferred
+
+#endif  // DEFERRED_REPLAY_TRACE_H_
