@@ -28,6 +28,38 @@ void CheckInputs(const OpCall& call) {
   }
 }
 
+// The smallest and largest element offsets a layout touches in its storage.
+std::pair<int64_t, int64_t> Footprint(const TensorLayout& layout) {
+  int64_t lo = layout.storage_offset, hi = layout.storage_offset;
+  for (size_t d = 0; d < layout.sizes.size(); ++d) {
+    const int64_t extent = (layout.sizes[d] - 1) * layout.strides[d];
+    (extent < 0 ? lo : hi) += extent;
+  }
+  return {lo, hi};
+}
+
+// An in-place op may read the tensor it writes only element for element (same layout) or
+// from a disjoint part of the same storage; a partial overlap would make the result depend
+// on the kernel's iteration order, which eager and replayed execution cannot share.
+void CheckNoPartialOverlap(const OpCall& call) {
+  const Tensor& self = call.inputs[0];
+  if (self.numel() == 0) return;
+  const auto [self_lo, self_hi] = Footprint(self.layout());
+  for (size_t i = 1; i < call.inputs.size(); ++i) {
+    const Tensor& input = call.inputs[i];
+    if (input.storage() != self.storage() || input.numel() == 0) continue;
+    if (input.layout().sizes == self.sizes() && input.layout().strides == self.strides() &&
+        input.storage_offset() == self.storage_offset()) {
+      continue;
+    }
+    const auto [lo, hi] = Footprint(input.layout());
+    if (hi < self_lo || lo > self_hi) continue;
+    ThrowError("%s: input %d partially overlaps the tensor written in place (%s); clone "
+               "the input first",
+               call.def->name, i, self.ToString());
+  }
+}
+
 // Reserves the call's Philox blocks and records where they start in its attrs. Done here,
 // before any mode runs the call, so that every mode (and every device, meta included)
 // advances the generator identically.
@@ -77,6 +109,7 @@ Device OutputDevice(const OpCall& call) {
 std::vector<Tensor> Dispatch(std::string_view name, std::vector<Tensor> inputs, Attrs attrs) {
   OpCall call{&OpRegistry::Global().Get(name), std::move(inputs), std::move(attrs)};
   CheckInputs(call);
+  if (call.def->kind == OpKind::kInPlace) CheckNoPartialOverlap(call);
   if (call.def->is_random()) ReserveRng(call);
   if (OpRecorder* recorder = RecorderOf(call)) return recorder->Record(call);
   DispatchMode* mode = CurrentDispatchMode();

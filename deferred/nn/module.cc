@@ -117,7 +117,11 @@ std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modul
   out.emplace_back("", std::shared_ptr<Module>(std::shared_ptr<Module>(), this));
   for (const auto& [name, child] : children_) {
     for (auto& [sub_name, module] : child->named_modules()) {
-      out.emplace_back(Join(name, sub_name), sub_name.empty() ? child : module);
+      if (sub_name.empty()) {
+        out.emplace_back(name, child);
+      } else {
+        out.emplace_back(Join(name, sub_name), module);
+      }
     }
   }
   return out;

@@ -1,0 +1,75 @@
+#include "tests/equivalence.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "fake_tensor/shape.h"
+
+namespace deferred {
+namespace {
+
+std::vector<char> ElementBytes(const Tensor& t) {
+  const int64_t element = ElementSize(t.dtype());
+  const char* base =
+      reinterpret_cast<const char*>(t.storage()->data()) + t.storage_offset() * element;
+  std::vector<char> bytes;
+  bytes.reserve(t.numel() * element);
+  t.ForEachElementOffset([&](int64_t offset) {
+    bytes.insert(bytes.end(), base + offset * element, base + (offset + 1) * element);
+  });
+  return bytes;
+}
+
+::testing::AssertionResult NamedTensorsEqual(const char* kind,
+                                             const std::vector<nn::NamedTensor>& expected,
+                                             const std::vector<nn::NamedTensor>& actual) {
+  if (expected.size() != actual.size()) {
+    return ::testing::AssertionFailure()
+           << kind << ": " << expected.size() << " expected, " << actual.size() << " actual";
+  }
+  for (size_t i = 0; i < expected.size(); ++i) {
+    if (expected[i].first != actual[i].first) {
+      return ::testing::AssertionFailure() << kind << " " << i << ": expected name '"
+                                           << expected[i].first << "', got '" << actual[i].first
+                                           << "'";
+    }
+    ::testing::AssertionResult same = TensorsBitwiseEqual(expected[i].second, actual[i].second);
+    if (!same) return ::testing::AssertionFailure() << kind << " '" << actual[i].first << "': " << same.message();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace
+
+::testing::AssertionResult TensorsBitwiseEqual(const Tensor& expected, const Tensor& actual) {
+  if (!expected.has_data() || !actual.has_data()) {
+    return ::testing::AssertionFailure() << "not real: expected " << expected.ToString()
+                                         << ", actual " << actual.ToString();
+  }
+  if (expected.sizes() != actual.sizes() || expected.dtype() != actual.dtype()) {
+    return ::testing::AssertionFailure() << "expected " << expected.ToString() << ", got "
+                                         << actual.ToString();
+  }
+  const std::vector<char> a = ElementBytes(expected);
+  const std::vector<char> b = ElementBytes(actual);
+  const int64_t element = ElementSize(expected.dtype());
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) {
+      return ::testing::AssertionFailure()
+             << "element " << static_cast<int64_t>(i) / element << " (row-major) of "
+             << actual.ToString() << " differs";
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult ModulesBitwiseEqual(const nn::Module& expected,
+                                               const nn::Module& actual) {
+  ::testing::AssertionResult parameters =
+      NamedTensorsEqual("parameter", expected.named_parameters(), actual.named_parameters());
+  if (!parameters) return parameters;
+  return NamedTensorsEqual("buffer", expected.named_buffers(), actual.named_buffers());
+}
+
+}  // namespace deferred

@@ -1,0 +1,21 @@
+#ifndef DEFERRED_TESTS_EQUIVALENCE_H_
+#define DEFERRED_TESTS_EQUIVALENCE_H_
+
+#include "deferred/nn/module.h"
+#include "fake_tensor/tensor.h"
+#include "gtest/gtest.h"
+
+namespace deferred {
+
+// Whether two real tensors have the same sizes, dtype and element bytes (row-major,
+// whatever their strides); NaNs compare by their bits.
+::testing::AssertionResult TensorsBitwiseEqual(const Tensor& expected, const Tensor& actual);
+
+// Whether two modules have the same parameter and buffer names, in the same order, with
+// bitwise equal tensors; the failure names the first tensor that differs and where.
+::testing::AssertionResult ModulesBitwiseEqual(const nn::Module& expected,
+                                               const nn::Module& actual);
+
+}  // namespace deferred
+
+#endif  // DEFERRED_TESTS_EQUIVALENCE_H_
