@@ -81,7 +81,7 @@ absl::Status materialize_module(nn::Module& module, const MaterializeOptions& op
       std::vector<StorageVersion> targets;
       for (const Storage& storage : storages) targets.push_back(trace->Latest(*storage));
       ReplaySession session(trace->shared_from_this(), options.device);
-      std::vector<Storage> results = session.Run(targets);
+      std::vector<Storage> results = session.RunWhole(targets);
       for (size_t i = 0; i < storages.size(); ++i) storages[i]->TakeDataFrom(*results[i]);
     }
   });
@@ -104,7 +104,7 @@ absl::StatusOr<Tensor> materialize_tensor(const Tensor& t, Device device) {
   Tensor result;
   absl::Status status = CatchErrors([&] {
     ReplaySession session(trace, device);
-    result = MakeTensor(session.Run({trace->Latest(*t.storage())})[0], t.layout(), t.dtype());
+    result = MakeTensor(session.RunWhole({trace->Latest(*t.storage())})[0], t.layout(), t.dtype());
   });
   if (!status.ok()) return status;
   return result;

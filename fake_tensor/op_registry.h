@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "fake_tensor/attrs.h"
 #include "fake_tensor/device.h"
 #include "fake_tensor/dtype.h"
+#include "fake_tensor/region.h"
 #include "fake_tensor/tensor.h"
 
 namespace deferred {
@@ -54,6 +56,19 @@ using Kernel = std::function<void(const OpCall&, absl::Span<const Tensor> output
 // patterns of the unsigned values) to the kernel.
 using RngWordsRule = std::function<int64_t(const OpCall&)>;
 
+// How to compute only part of an op's outputs: the region of each input to read (in that
+// input's index space) and the attrs with which the op, run on inputs restricted to those
+// regions, produces exactly the requested output regions.
+struct RegionPlan {
+  std::vector<Region> inputs;
+  Attrs attrs;
+};
+// Given the needed region of each output (for kInPlace: the region of input 0 written),
+// returns the plan, or nullopt when the op must compute its whole output from whole
+// inputs (correct, only costlier). Never touches data.
+using RegionRule =
+    std::function<std::optional<RegionPlan>(const OpCall&, const std::vector<Region>& outputs)>;
+
 // Everything known about one op, reached from its name in one hop.
 struct OpDef {
   std::string name;
@@ -61,6 +76,7 @@ struct OpDef {
   ShapeRule shape_rule;            // every kind but kView
   ViewRule view_rule;              // kView only
   RngWordsRule rng_words_per_element;  // set only for random ops
+  RegionRule region_rule;          // unset: the op computes whole outputs only
   std::array<Kernel, 3> kernels;   // indexed by DeviceType; empty where none is registered
 
   bool is_random() const { return static_cast<bool>(rng_words_per_element); }

@@ -1,6 +1,7 @@
 #include "replay/replay_session.h"
 
-#include <cstring>
+#include <optional>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "fake_tensor/dispatcher.h"
@@ -9,60 +10,273 @@
 namespace deferred {
 namespace {
 
-Storage CopyStorage(const Storage& source) {
-  Storage copy = AllocateStorage(source->nbytes(), source->device());
-  if (source->nbytes() > 0) std::memcpy(copy->data(), source->data(), source->nbytes());
-  return copy;
+// What the backward pass decided for one node.
+struct NodePlan {
+  bool runs = false;
+  bool writes = true;                // in-place: false when nothing written lies in range
+  std::vector<Region> input_regions;  // in each input's view index space
+  std::vector<Region> output_regions; // buffer region of each output value
+  Region write_region;               // in-place: the part of input 0's view written
+  Attrs attrs;
+};
+
+class Planner {
+ public:
+  Planner(const Trace& trace, const std::vector<TraceNode>& nodes) : trace_(trace), nodes_(nodes) {}
+
+  TraceStorage Storage(const StorageVersion& v) {
+    auto it = storages_.find(v.storage_id);
+    if (it == storages_.end()) it = storages_.emplace(v.storage_id, trace_.Storage(v.storage_id)).first;
+    return it->second;
+  }
+
+  std::optional<ViewTransform> Transform(const TraceOperand& operand) {
+    return ViewTransform::Decompose(operand.layout, Storage(operand.value).sizes);
+  }
+
+  // The base region of `operand`'s storage that `view_region` of the operand touches.
+  Region Image(const TraceOperand& operand, const Region& view_region) {
+    const Shape& base = Storage(operand.value).sizes;
+    if (view_region.empty()) return Region{Shape(base.size(), 0), Shape(base.size(), 0)};
+    std::optional<ViewTransform> t = Transform(operand);
+    return t ? t->ImageBounds(view_region) : Region::Full(base);
+  }
+
+  void Need(const StorageVersion& v, const Region& region) {
+    if (region.empty()) return;
+    auto [it, inserted] = need_.try_emplace(v, region);
+    if (!inserted) it->second = BoundingUnion(it->second, region);
+  }
+
+  const Region* Needed(const StorageVersion& v) const {
+    auto it = need_.find(v);
+    return it == need_.end() ? nullptr : &it->second;
+  }
+
+  // A call over meta tensors with the operands' metadata, for shape and region rules.
+  OpCall MetaCall(const TraceNode& node) {
+    OpCall call{node.def, {}, node.attrs};
+    for (const TraceOperand& input : node.inputs) {
+      const TraceStorage storage = Storage(input.value);
+      const int64_t nbytes = NumElements(storage.sizes) * ElementSize(storage.dtype);
+      call.inputs.push_back(MakeTensor(FakeStorage(nbytes, Device::Meta()), input.layout, input.dtype));
+    }
+    return call;
+  }
+
+  NodePlan PlanInPlace(const TraceNode& node, Region written_base) {
+    NodePlan plan;
+    plan.runs = true;
+    plan.attrs = node.attrs;
+    const TraceOperand& self = node.inputs[0];
+    const Shape& view_sizes = self.layout.sizes;
+    std::optional<ViewTransform> t = Transform(self);
+    Region view_region = Region::Full(view_sizes);
+    if (t) {
+      // Grow the buffer until it holds the image of everything the op writes in it.
+      for (;;) {
+        view_region = t->PreimageBounds(written_base);
+        if (view_region.empty()) break;
+        const Region grown = BoundingUnion(written_base, t->ImageBounds(view_region));
+        if (grown == written_base) break;
+        written_base = grown;
+      }
+    } else {
+      written_base = Region::Full(Storage(self.value).sizes);
+    }
+    plan.write_region = view_region;
+    plan.writes = !view_region.empty();
+    plan.output_regions = {written_base};
+    Need(self.value, written_base);  // the bytes the op does not overwrite
+    if (!plan.writes) return plan;
+    std::optional<RegionPlan> rule;
+    if (node.def->region_rule && view_region != Region::Full(view_sizes)) {
+      rule = node.def->region_rule(MetaCall(node), {view_region});
+    }
+    if (!rule) {
+      if (view_region != Region::Full(view_sizes)) {
+        // No rule: write the whole view, into a buffer that holds all of it.
+        whole_.push_back(node.def->name);
+        plan.write_region = Region::Full(view_sizes);
+        written_base = BoundingUnion(written_base, Image(self, plan.write_region));
+        plan.output_regions = {written_base};
+        Need(self.value, written_base);
+      }
+      for (const TraceOperand& input : node.inputs) plan.input_regions.push_back(Region::Full(input.layout.sizes));
+    } else {
+      plan.input_regions = std::move(rule->inputs);
+      plan.attrs = std::move(rule->attrs);
+    }
+    for (size_t i = 1; i < node.inputs.size(); ++i) Need(node.inputs[i].value, Image(node.inputs[i], plan.input_regions[i]));
+    return plan;
+  }
+
+  NodePlan PlanFunctional(const TraceNode& node) {
+    NodePlan plan;
+    std::vector<Region> outputs;
+    bool whole = true;
+    for (const TraceOperand& output : node.outputs) {
+      const Region* needed = Needed(output.value);
+      const Region full = Region::Full(output.layout.sizes);
+      outputs.push_back(needed ? *needed : Region{full.start, full.start});
+      if (needed) plan.runs = true;
+      if (outputs.back() != full) whole = false;
+    }
+    if (!plan.runs) return plan;
+    std::optional<RegionPlan> rule;
+    if (!whole && node.def->region_rule) rule = node.def->region_rule(MetaCall(node), outputs);
+    if (rule) {
+      plan.input_regions = std::move(rule->inputs);
+      plan.attrs = std::move(rule->attrs);
+      plan.output_regions = std::move(outputs);
+    } else {
+      if (!whole) whole_.push_back(node.def->name);
+      plan.attrs = node.attrs;
+      for (const TraceOperand& input : node.inputs) plan.input_regions.push_back(Region::Full(input.layout.sizes));
+      for (const TraceOperand& output : node.outputs) plan.output_regions.push_back(Region::Full(output.layout.sizes));
+    }
+    for (size_t i = 0; i < node.inputs.size(); ++i) Need(node.inputs[i].value, Image(node.inputs[i], plan.input_regions[i]));
+    return plan;
+  }
+
+  std::vector<NodePlan> Plan(const std::vector<ReplayTarget>& targets) {
+    for (const ReplayTarget& target : targets) Need(target.value, target.region);
+    std::vector<NodePlan> plans(nodes_.size());
+    for (size_t i = nodes_.size(); i-- > 0;) {
+      const TraceNode& node = nodes_[i];
+      if (node.def->kind == OpKind::kInPlace) {
+        if (const Region* needed = Needed(node.outputs[0].value)) plans[i] = PlanInPlace(node, *needed);
+      } else {
+        plans[i] = PlanFunctional(node);
+      }
+    }
+    return plans;
+  }
+
+  std::vector<std::string> TakeWholeFallbacks() { return std::move(whole_); }
+
+ private:
+  const Trace& trace_;
+  const std::vector<TraceNode>& nodes_;
+  absl::flat_hash_map<int64_t, TraceStorage> storages_;
+  absl::flat_hash_map<StorageVersion, Region> need_;
+  std::vector<std::string> whole_;
+};
+
+// `view_region` of a view (operand) read from `buffer`.
+Tensor RestrictedInput(Planner& planner, const TraceOperand& operand, const RegionBuffer& buffer,
+                       const Region& view_region) {
+  std::optional<ViewTransform> t = planner.Transform(operand);
+  TensorLayout layout;
+  if (t) {
+    layout = t->LayoutIn(view_region, buffer.region);
+  } else {
+    // Undecomposable views are only read from whole buffers.
+    layout = operand.layout;
+    for (size_t d = 0; d < layout.sizes.size(); ++d) {
+      layout.storage_offset += view_region.start[d] * layout.strides[d];
+    }
+    layout.sizes = view_region.sizes();
+  }
+  return MakeTensor(buffer.storage, std::move(layout), operand.dtype);
+}
+
+// A new buffer holding `region` of a storage version whose bytes for `source.region`
+// are in `source`.
+RegionBuffer CopyRegion(const RegionBuffer& source, const Region& region, DType dtype, Device device) {
+  const Shape source_strides = ContiguousStrides(source.region.sizes());
+  TensorLayout layout{region.sizes(), source_strides, 0};
+  for (int64_t k = 0; k < region.rank(); ++k) {
+    layout.storage_offset += (region.start[k] - source.region.start[k]) * source_strides[k];
+  }
+  const Tensor from = MakeTensor(source.storage, layout, dtype);
+  const Tensor to = AllocateTensor(region.sizes(), dtype, device);
+  OpCall copy{&OpRegistry::Global().Get("copy_"), {to, from}, {}};
+  RunEager(copy);
+  return RegionBuffer{to.storage(), region};
 }
 
 }  // namespace
 
-std::vector<Storage> ReplaySession::Run(const std::vector<StorageVersion>& targets) {
-  const std::vector<Trace::Vertex> order = trace_->Subgraph(targets);
+std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& targets) {
+  std::vector<StorageVersion> values;
+  for (const ReplayTarget& target : targets) values.push_back(target.value);
   std::vector<TraceNode> nodes;
-  nodes.reserve(order.size());
-  for (Trace::Vertex v : order) nodes.push_back(trace_->Node(v));
+  for (Trace::Vertex v : trace_->Subgraph(values)) nodes.push_back(trace_->Node(v));
+
+  Planner planner(*trace_, nodes);
+  const std::vector<NodePlan> plans = planner.Plan(targets);
+  for (std::string& name : planner.TakeWholeFallbacks()) whole_fallbacks_.push_back(std::move(name));
 
   // Remaining reads of each storage version; a target counts as one read that never ends.
   absl::flat_hash_map<StorageVersion, int64_t> reads;
-  for (const TraceNode& node : nodes) {
-    for (const TraceOperand& input : node.inputs) ++reads[input.value];
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!plans[i].runs) continue;
+    for (const TraceOperand& input : nodes[i].inputs) ++reads[input.value];
   }
-  for (const StorageVersion& target : targets) ++reads[target];
+  for (const StorageVersion& value : values) ++reads[value];
 
-  absl::flat_hash_map<StorageVersion, Storage> live;
-  for (const TraceNode& node : nodes) {
-    OpCall call{node.def, {}, node.attrs};
-    for (const TraceOperand& input : node.inputs) {
-      call.inputs.push_back(MakeTensor(live.at(input.value), input.layout, input.dtype));
+  absl::flat_hash_map<StorageVersion, RegionBuffer> live;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const TraceNode& node = nodes[i];
+    const NodePlan& plan = plans[i];
+    if (!plan.runs) continue;
+    OpCall call{node.def, {}, plan.attrs};
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      const TraceOperand& input = node.inputs[k];
+      call.inputs.push_back(RestrictedInput(planner, input, live.at(input.value),
+                                            k == 0 && node.def->kind == OpKind::kInPlace
+                                                ? plan.write_region
+                                                : plan.input_regions[k]));
     }
     if (node.def->kind == OpKind::kFactory) call.attrs.Set("device", device_);
 
     if (node.def->kind == OpKind::kInPlace) {
+      const TraceOperand& self = node.inputs[0];
+      const RegionBuffer& old = live.at(self.value);
+      const Region& region = plan.output_regions[0];
       // Write the next version into the old one's bytes when no one else reads those.
-      const TraceOperand& base = node.inputs[0];
-      Storage next = reads.at(base.value) == 1 ? live.at(base.value)
-                                               : CopyStorage(live.at(base.value));
-      call.inputs[0] = MakeTensor(next, base.layout, base.dtype);
-      RunEager(call);
+      RegionBuffer next = reads.at(self.value) == 1 && old.region == region
+                              ? old
+                              : CopyRegion(old, region, planner.Storage(self.value).dtype, device_);
+      if (plan.writes) {
+        call.inputs[0] = RestrictedInput(planner, self, next, plan.write_region);
+        RunEager(call);
+        ++ops_run_;
+      }
       live[node.outputs[0].value] = std::move(next);
     } else {
       std::vector<Tensor> outputs = RunEager(call);
-      for (size_t i = 0; i < outputs.size(); ++i) {
-        live[node.outputs[i].value] = outputs[i].storage();
+      ++ops_run_;
+      for (size_t k = 0; k < outputs.size(); ++k) {
+        if (outputs[k].sizes() != plan.output_regions[k].sizes()) {
+          ThrowErrorWithCode(absl::StatusCode::kInternal,
+                             "%s: region rule produced %s for the region %s", node.def->name,
+                             ShapeToString(outputs[k].sizes()), plan.output_regions[k].ToString());
+        }
+        live[node.outputs[k].value] = RegionBuffer{outputs[k].storage(), plan.output_regions[k]};
       }
     }
-    ++ops_run_;
     call.inputs.clear();
     for (const TraceOperand& input : node.inputs) {
       if (--reads.at(input.value) == 0) live.erase(input.value);
     }
   }
 
-  std::vector<Storage> results;
+  std::vector<RegionBuffer> results;
   results.reserve(targets.size());
-  for (const StorageVersion& target : targets) results.push_back(live.at(target));
+  for (const ReplayTarget& target : targets) results.push_back(live.at(target.value));
   return results;
+}
+
+std::vector<Storage> ReplaySession::RunWhole(const std::vector<StorageVersion>& targets) {
+  std::vector<ReplayTarget> whole;
+  for (const StorageVersion& value : targets) {
+    whole.push_back(ReplayTarget{value, Region::Full(trace_->Storage(value.storage_id).sizes)});
+  }
+  std::vector<Storage> storages;
+  for (RegionBuffer& buffer : Run(whole)) storages.push_back(std::move(buffer.storage));
+  return storages;
 }
 
 }  // namespace deferred

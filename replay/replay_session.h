@@ -3,36 +3,60 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "fake_tensor/device.h"
+#include "fake_tensor/region.h"
 #include "fake_tensor/storage.h"
 #include "replay/trace.h"
 
 namespace deferred {
 
-// Re-runs recorded ops of one trace, eagerly on `device`, to compute storage versions.
-// All targets of one Run are planned together: each op runs at most once, and every
-// intermediate storage is freed right after its last use (in-place ops reuse their base's
-// bytes when nothing else still needs the old version), so peak memory stays near the
-// size of what was asked for plus the live intermediates.
+// Part of one storage version: `region` of the storage's natural index space
+// (TraceStorage::sizes).
+struct ReplayTarget {
+  StorageVersion value;
+  Region region;
+};
+
+// The elements of `region` of a storage version, contiguous (row-major) in `storage`.
+struct RegionBuffer {
+  Storage storage;
+  Region region;
+};
+
+// Re-runs recorded ops of one trace, eagerly on `device`, to compute parts of storage
+// versions. A run first propagates the requested regions backwards through each op's
+// region rule (ops without one need their whole inputs), then executes forward, each op
+// over only the region it must produce. All targets of one run are planned together:
+// each op runs at most once, and every intermediate is freed right after its last read
+// (in-place ops reuse their base's bytes when nothing else reads the old version).
 class ReplaySession {
  public:
   ReplaySession(std::shared_ptr<const Trace> trace, Device device)
       : trace_(std::move(trace)), device_(device) {}
 
-  // Real storages on the session's device holding each target's bytes, in order. Random
-  // ops use their recorded RNG coordinates, so values never depend on what else is asked
-  // for or in what order. Throws `Error` when an op fails or has no kernel on the device.
-  std::vector<Storage> Run(const std::vector<StorageVersion>& targets);
+  // Buffers holding at least each target's region (a buffer may cover more when an op
+  // could not be restricted further). Random ops use their recorded RNG coordinates, so
+  // values never depend on what else is asked for or in what order. Throws `Error` when
+  // an op fails or has no kernel on the device.
+  std::vector<RegionBuffer> Run(const std::vector<ReplayTarget>& targets);
+
+  // Whole storage versions.
+  std::vector<Storage> RunWhole(const std::vector<StorageVersion>& targets);
 
   // Ops executed by this session so far.
   int64_t ops_run() const { return ops_run_; }
+  // Names of ops that computed more than was asked of them because they have no region
+  // rule (or their rule declined), in execution order.
+  const std::vector<std::string>& whole_fallbacks() const { return whole_fallbacks_; }
 
  private:
   std::shared_ptr<const Trace> trace_;
   Device device_;
   int64_t ops_run_ = 0;
+  std::vector<std::string> whole_fallbacks_;
 };
 
 }  // namespace deferred

@@ -93,7 +93,7 @@ std::vector<Tensor> Trace::RecordLocked(OpCall& call) {
 Tensor Trace::NewFakeTensor(const TensorSpec& spec) {
   Tensor t = AllocateTensor(spec.sizes, spec.dtype, spec.device, /*fake=*/true);
   t.storage()->set_recorder(shared_from_this());
-  storages_[t.storage()->id()] = TraceStorage{t.storage()->nbytes(), spec.device, {}};
+  storages_[t.storage()->id()] = TraceStorage{spec.sizes, spec.dtype, spec.device, {}};
   return t;
 }
 
@@ -203,7 +203,8 @@ int64_t Trace::ApproximateBytes() const {
   bytes += static_cast<int64_t>(boost::num_edges(graph_)) * 4 * static_cast<int64_t>(sizeof(void*));
   for (const auto& [id, storage] : storages_) {
     bytes += static_cast<int64_t>(sizeof(id) + sizeof(TraceStorage) +
-                                  storage.producers.capacity() * sizeof(size_t));
+                                  storage.producers.capacity() * sizeof(size_t)) +
+             ShapeBytes(storage.sizes);
   }
   return bytes;
 }

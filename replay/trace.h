@@ -50,10 +50,12 @@ struct TraceNode {
   std::vector<TraceOperand> outputs;
 };
 
-// What the trace knows of each storage it made.
+// What the trace knows of each storage it made. Every storage is created contiguous, so
+// `sizes` (the shape it was created with) is the index space its regions are taken in.
 struct TraceStorage {
-  int64_t nbytes = 0;
-  Device device = Device::CPU();    // the home device
+  Shape sizes;
+  DType dtype = DType::kFloat32;
+  Device device = Device::CPU();  // the home device
   std::vector<size_t> producers;  // vertex of each version
 };
 

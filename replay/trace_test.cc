@@ -26,7 +26,7 @@ std::shared_ptr<Trace> RecordInto(Fn fn) {
 
 Tensor Replay(const std::shared_ptr<Trace>& trace, const Tensor& t) {
   ReplaySession session(trace, Device::CPU());
-  return MakeTensor(session.Run({trace->Latest(*t.storage())})[0], t.layout(), t.dtype());
+  return MakeTensor(session.RunWhole({trace->Latest(*t.storage())})[0], t.layout(), t.dtype());
 }
 
 TEST(TraceTest, InPlaceWriteThroughAViewMakesTheNextVersionOfTheBase) {
@@ -107,7 +107,7 @@ TEST(ReplaySessionTest, OlderVersionsAndTheLatestCanBeAskedForTogether) {
   });
   ReplaySession session(trace, Device::CPU());
   const int64_t id = t.storage()->id();
-  std::vector<Storage> results = session.Run({{id, 0}, {id, 1}});
+  std::vector<Storage> results = session.RunWhole({{id, 0}, {id, 1}});
   EXPECT_EQ(MakeTensor(results[0], t.layout(), t.dtype()).to_vector<float>(),
             std::vector<float>(2, 1.0f));
   EXPECT_EQ(MakeTensor(results[1], t.layout(), t.dtype()).to_vector<float>(),
@@ -122,7 +122,7 @@ TEST(ReplaySessionTest, SharedIntermediatesRunOnce) {
     y = sub(shared, 1);
   });
   ReplaySession session(trace, Device::CPU());
-  session.Run({trace->Latest(*x.storage()), trace->Latest(*y.storage())});
+  session.RunWhole({trace->Latest(*x.storage()), trace->Latest(*y.storage())});
   EXPECT_EQ(session.ops_run(), 4);  // full, mul, add, sub
 }
 
@@ -137,7 +137,7 @@ TEST(ReplaySessionTest, IntermediatesAreFreedAfterTheirLastRead) {
   ResetPeakBytes();
   const int64_t live_before = GetAllocationStats().live_bytes;
   ReplaySession session(trace, Device::CPU());
-  std::vector<Storage> result = session.Run({trace->Latest(*out.storage())});
+  std::vector<Storage> result = session.RunWhole({trace->Latest(*out.storage())});
   // A chain needs its input and its output alive at once, never the whole chain.
   EXPECT_LE(GetAllocationStats().peak_bytes - live_before, 2 * kElements * 4 + 4096);
 }

@@ -1,9 +1,11 @@
 // CPU kernels of the elementwise ops in fake_tensor/ops/elementwise.h. Inputs are first
 // cast to the op's compute dtype (the promoted one); the arithmetic runs in that dtype's
 // op-math type (float for 16-bit floats) and is rounded to the output dtype.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "fake_tensor/op_registry.h"
 #include "replay/kernels/cast.h"
@@ -87,6 +89,30 @@ void BinaryLoop(const Tensor& out, Tensor a, Tensor b, DType compute, Fn fn) {
   });
 }
 
+// out = fn(a, other) with a of dtype `compute` (cast first if needed). Arithmetic takes
+// the scalar in the op-math type (as PyTorch does for float16 and bfloat16); comparisons
+// take it converted to `compute`, as a tensor of that dtype would hold it.
+template <typename Fn>
+void BinaryScalarLoop(const Tensor& out, Tensor a, const Scalar& other, DType compute, Fn fn) {
+  a = CastIfNeeded(a, compute);
+  VisitDType(compute, [&]<typename T>() {
+    using M = typename OpMathOf<T>::type;
+    if constexpr (std::is_same_v<decltype(fn(0, 0)), bool>) {  // a comparison: out is bool
+      const M b = M(other.to<T>());
+      MapElements<bool, T>(out, [fn, b](T x) { return static_cast<bool>(fn(M(x), b)); }, {a});
+    } else {
+      const M b = other.to<M>();
+      Tensor result = out.dtype() == compute
+                          ? out
+                          : AllocateTensor(out.sizes(), compute, out.device());
+      MapElements<T, T>(
+          result, [fn, b](T x) { return CastElement<T>(WrappingArithmetic<M>(fn, M(x), b)); },
+          {a});
+      if (!result.is_same(out)) CastCopy(out, result);
+    }
+  });
+}
+
 // The dtype binary op arithmetic runs in: the promoted input dtype, floating for div.
 DType ComputeDType(const std::string& op, DType promoted) {
   if (op == "div" && !IsFloatingPoint(promoted)) return kDefaultFloatDType;
@@ -105,12 +131,7 @@ void RegisterBinaryKernels(OpRegistry& registry, const std::string& name, Fn fn,
   auto scalar_kernel = [name, fn](const OpCall& call, absl::Span<const Tensor> outputs) {
     const Scalar& other = call.attrs.Get<Scalar>("other");
     const DType compute = ComputeDType(name, PromoteWithScalar(call.inputs[0].dtype(), other));
-    Tensor b = VisitDType(compute, [&]<typename T>() {
-      Tensor t = AllocateTensor({}, compute, call.inputs[0].device());
-      *t.data_ptr<T>() = other.to<T>();
-      return t;
-    });
-    BinaryLoop(outputs[0], call.inputs[0], b, compute, fn);
+    BinaryScalarLoop(outputs[0], call.inputs[0], other, compute, fn);
   };
   registry.RegisterKernel(name, DeviceType::kCPU, tensor_kernel);
   registry.RegisterKernel(name + "_scalar", DeviceType::kCPU, scalar_kernel);
@@ -153,6 +174,8 @@ struct Abs {
   template <typename M> M operator()(M a) const {
     if constexpr (std::is_unsigned_v<M>) {
       return a;
+    } else if constexpr (kIsFloat<M>) {
+      return std::abs(a);  // clears the sign of -0.0 and of NaN too
     } else {
       return a < 0 ? Neg()(a) : a;
     }
@@ -191,7 +214,9 @@ void ClampKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
           if constexpr (kIsFloat<M>) {
             if (std::isnan(v)) return x;  // NaN propagates, as in PyTorch
           }
-          return CastElement<T>(v < lo ? lo : (v > hi ? hi : v));
+          // min(max(v, lo), hi): where lo > hi every element becomes hi, as in PyTorch.
+          const M raised = v < lo ? lo : v;
+          return CastElement<T>(raised > hi ? hi : raised);
         },
         {input});
   });
@@ -209,9 +234,16 @@ void WhereKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
 
 void FillKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   const Scalar& value = call.attrs.Get<Scalar>("value");
-  VisitDType(outputs[0].dtype(), [&]<typename T>() {
+  // An expanded output (stride 0) is filled through one index per address along those
+  // dims, so that no two threads write the same memory.
+  TensorLayout distinct = outputs[0].layout();
+  for (size_t d = 0; d < distinct.sizes.size(); ++d) {
+    if (distinct.strides[d] == 0) distinct.sizes[d] = std::min<int64_t>(distinct.sizes[d], 1);
+  }
+  const Tensor out = MakeView(outputs[0], std::move(distinct));
+  VisitDType(out.dtype(), [&]<typename T>() {
     const T v = value.to<T>();
-    MapElements<T>(outputs[0], [v]() { return v; }, {});
+    MapElements<T>(out, [v]() { return v; }, {});
   });
 }
 

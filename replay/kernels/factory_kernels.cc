@@ -1,6 +1,9 @@
 // CPU kernels of the factories in fake_tensor/ops/factories.h. Outputs are fresh and
 // contiguous, so element i lives at data_ptr()[i].
+#include <cstdint>
 #include <cstring>
+#include <string>
+#include <type_traits>
 
 #include "fake_tensor/op_registry.h"
 #include "replay/kernels/parallel.h"
@@ -30,25 +33,35 @@ void ArangeKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   const Scalar& start = call.attrs.Get<Scalar>("start");
   const Scalar& step = call.attrs.Get<Scalar>("step");
   VisitDType(outputs[0].dtype(), [&]<typename T>() {
-    if (start.is_floating_point() || step.is_floating_point() || IsFloatingPoint(DTypeOf<T>())) {
-      // In double, as PyTorch's CPU kernel accumulates floating ranges.
-      const double s = start.to<double>(), d = step.to<double>();
-      GenerateContiguous<T>(outputs[0],
-                            [=](int64_t i) { return CastElement<T>(s + d * static_cast<double>(i)); });
+    if constexpr (std::is_integral_v<T>) {
+      // Truncated to integers first, as PyTorch does; in uint64 because step * i may
+      // exceed int64 even though start + step * i, the element, does not.
+      const uint64_t s = static_cast<uint64_t>(start.to<int64_t>());
+      const uint64_t d = static_cast<uint64_t>(step.to<int64_t>());
+      GenerateContiguous<T>(outputs[0], [=](int64_t i) {
+        return CastElement<T>(static_cast<int64_t>(s + d * static_cast<uint64_t>(i)));
+      });
     } else {
-      const int64_t s = start.to<int64_t>(), d = step.to<int64_t>();
-      GenerateContiguous<T>(outputs[0], [=](int64_t i) { return CastElement<T>(s + d * i); });
+      const double s = start.to<double>(), d = step.to<double>();
+      GenerateContiguous<T>(outputs[0], [=](int64_t i) {
+        return CastElement<T>(s + d * static_cast<double>(i));
+      });
     }
   });
 }
 
 void LinspaceKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
-  const double start = call.attrs.Get<double>("start");
-  const double end = call.attrs.Get<double>("end");
   const int64_t steps = outputs[0].numel();
-  const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
-  const int64_t halfway = steps / 2;
   VisitDType(outputs[0].dtype(), [&]<typename T>() {
+    double start = call.attrs.Get<double>("start");
+    double end = call.attrs.Get<double>("end");
+    if constexpr (std::is_integral_v<T>) {  // PyTorch converts the endpoints first
+      start = static_cast<double>(CastElement<int64_t>(start));
+      end = static_cast<double>(CastElement<int64_t>(end));
+    }
+    const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+    // With one step the result is start (halfway 1); else the first half counts up.
+    const int64_t halfway = steps == 1 ? 1 : steps / 2;
     GenerateContiguous<T>(outputs[0], [=](int64_t i) {
       // Counting from the nearer end keeps both endpoints exact.
       const double v = i < halfway ? start + step * static_cast<double>(i)
@@ -69,6 +82,11 @@ void EyeKernel(const OpCall&, absl::Span<const Tensor> outputs) {
 
 void FromBytesKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   const std::string& bytes = call.attrs.Get<std::string>("bytes");
+  if (outputs[0].dtype() == DType::kBool) {
+    // A bool byte other than 0 or 1 is not a valid bool for the kernels that read it.
+    GenerateContiguous<bool>(outputs[0], [&](int64_t i) { return bytes[i] != 0; });
+    return;
+  }
   if (!bytes.empty()) std::memcpy(outputs[0].storage()->data(), bytes.data(), bytes.size());
 }
 

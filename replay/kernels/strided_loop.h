@@ -23,6 +23,13 @@ struct StridedOperand {
 // `t` viewed with the loop's `sizes`: t's sizes must broadcast to them (trailing-aligned).
 StridedOperand BroadcastOperand(const Tensor& t, absl::Span<const int64_t> sizes);
 
+// `input` itself, or a contiguous copy of it when it shares memory with `out` in any way
+// other than input element i being out element i (same dtype and layout): then writing
+// out element by element could change what later elements read, by an amount that
+// depends on the order and so on the thread count. With the copy, the loop reads the
+// input as it was before the loop.
+Tensor SnapshotIfOverlapping(const Tensor& input, const Tensor& out);
+
 // Elements per ParallelFor chunk below which a loop runs on one thread.
 inline constexpr int64_t kElementwiseGrain = 32768;
 
@@ -96,13 +103,18 @@ void ForEachRun(absl::Span<const int64_t> sizes, std::array<StridedOperand, N> o
 }
 
 // out[i] = fn(in[i]...) elementwise over out's sizes, inputs broadcast to them.
-// In and Out are element types; the inputs must already have dtype In.
+// In and Out are element types; the inputs must already have dtype In. Inputs that share
+// memory with `out` are read as they were before the call (SnapshotIfOverlapping).
 template <typename Out, typename... In, typename Fn>
 void MapElements(const Tensor& out, Fn&& fn, const std::vector<Tensor>& inputs) {
   constexpr size_t kN = sizeof...(In) + 1;
+  std::array<Tensor, kN> tensors;  // kept alive while the loop reads them
   std::array<StridedOperand, kN> operands;
   operands[0] = BroadcastOperand(out, out.sizes());
-  for (size_t k = 1; k < kN; ++k) operands[k] = BroadcastOperand(inputs[k - 1], out.sizes());
+  for (size_t k = 1; k < kN; ++k) {
+    tensors[k] = SnapshotIfOverlapping(inputs[k - 1], out);
+    operands[k] = BroadcastOperand(tensors[k], out.sizes());
+  }
   ForEachRun<kN>(out.sizes(), operands,
                  [&](const std::array<std::byte*, kN>& ptrs, int64_t length,
                      const std::array<int64_t, kN>& strides) {

@@ -1,4 +1,4 @@
-#include "replay/region.h"
+#include "fake_tensor/region.h"
 
 #include <algorithm>
 

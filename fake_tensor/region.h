@@ -1,5 +1,5 @@
-#ifndef DEFERRED_REPLAY_REGION_H_
-#define DEFERRED_REPLAY_REGION_H_
+#ifndef DEFERRED_FAKE_TENSOR_REGION_H_
+#define DEFERRED_FAKE_TENSOR_REGION_H_
 
 #include <cstdint>
 #include <optional>
@@ -77,4 +77,4 @@ struct ViewTransform {
 
 }  // namespace deferred
 
-#endif  // DEFERRED_REPLAY_REGION_H_
+#endif  // DEFERRED_FAKE_TENSOR_REGION_H_
