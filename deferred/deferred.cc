@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
@@ -25,6 +26,14 @@ absl::Status CheckTargetDevice(Device device) {
                                                "materializes on the CPU only"));
   }
   return absl::OkStatus();
+}
+
+// A new contiguous tensor with `view`'s values, on its device.
+Tensor CompactCopy(const Tensor& view) {
+  const Tensor out = AllocateTensor(view.sizes(), view.dtype(), view.device());
+  OpCall copy{&OpRegistry::Global().Get("copy_"), {out, view}, {}};
+  RunEager(copy);
+  return out;
 }
 
 }  // namespace
@@ -63,28 +72,95 @@ absl::Status materialize_module(nn::Module& module, const MaterializeOptions& op
     std::vector<nn::NamedTensor> parameters = module.named_parameters();
     selected.insert(selected.begin(), parameters.begin(), parameters.end());
   }
-  // One target per fake storage (tied parameters and views share one), grouped by trace.
-  absl::flat_hash_map<Trace*, std::vector<Storage>> storages_by_trace;
-  absl::flat_hash_map<StorageImpl*, bool> seen;
+  // Per trace: fake storages to fill whole (one per storage: tied parameters and views
+  // share it), and tensors to replace by a shard.
+  struct Work {
+    std::vector<Storage> whole;
+    std::vector<std::pair<nn::NamedTensor, Region>> shards;
+  };
+  absl::flat_hash_map<Trace*, Work> work_by_trace;
+  absl::flat_hash_set<const StorageImpl*> whole_storages;
   for (const auto& [name, tensor] : selected) {
     if (!is_fake(tensor) || (options.filter && !options.filter(name))) continue;
-    if (!seen.emplace(tensor.storage().get(), true).second) continue;
     std::shared_ptr<Trace> trace = TraceOf(tensor);
     if (trace == nullptr) {
       return absl::FailedPreconditionError(
           absl::StrCat(name, " is fake but was not recorded by deferred_init"));
     }
-    storages_by_trace[trace.get()].push_back(tensor.storage());
+    Work& work = work_by_trace[trace.get()];
+    std::optional<ShardSpec> spec;
+    if (options.shard) spec = options.shard(name, tensor.sizes());
+    if (spec) {
+      absl::StatusOr<Region> region = spec->Resolve(tensor.sizes());
+      if (!region.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(name, ": ", region.status().message()));
+      }
+      work.shards.push_back({{name, tensor}, *region});
+    } else if (whole_storages.insert(tensor.storage().get()).second) {
+      work.whole.push_back(tensor.storage());
+    }
   }
   return CatchErrors([&] {
-    for (auto& [trace, storages] : storages_by_trace) {
-      std::vector<StorageVersion> targets;
-      for (const Storage& storage : storages) targets.push_back(trace->Latest(*storage));
+    for (auto& [trace, work] : work_by_trace) {
+      std::vector<ReplayTarget> targets;
+      for (const Storage& storage : work.whole) {
+        const StorageVersion value = trace->Latest(*storage);
+        targets.push_back({value, Region::Full(trace->Storage(value.storage_id).sizes)});
+      }
+      for (const auto& [named, region] : work.shards) {
+        const StorageVersion value = trace->Latest(*named.second.storage());
+        const Shape& base = trace->Storage(value.storage_id).sizes;
+        targets.push_back({value, BaseRegionOf(named.second.layout(), base, region)});
+      }
       ReplaySession session(trace->shared_from_this(), options.device);
-      std::vector<Storage> results = session.RunWhole(targets);
-      for (size_t i = 0; i < storages.size(); ++i) storages[i]->TakeDataFrom(*results[i]);
+      std::vector<RegionBuffer> results = session.Run(targets);
+      // Shards first: a shard may share its buffer with a storage filled whole below.
+      for (size_t i = 0; i < work.shards.size(); ++i) {
+        const auto& [named, region] = work.shards[i];
+        const Shape& base = trace->Storage(targets[work.whole.size() + i].value.storage_id).sizes;
+        const Tensor shard = CompactCopy(ViewOfRegion(results[work.whole.size() + i],
+                                                      named.second.layout(), named.second.dtype(),
+                                                      base, region));
+        for (const std::string& name : module.names_of(named.second)) {
+          module.replace_tensor(name, shard);
+        }
+        if (options.shard_report != nullptr) {
+          options.shard_report->push_back(ShardInfo{named.first, named.second.sizes(), region});
+        }
+      }
+      for (size_t i = 0; i < work.whole.size(); ++i) {
+        work.whole[i]->TakeDataFrom(*results[i].storage);
+      }
     }
   });
+}
+
+absl::StatusOr<Tensor> materialize_shard(const Tensor& t, const ShardSpec& spec, Device device) {
+  if (absl::Status status = CheckTargetDevice(device); !status.ok()) return status;
+  if (!t.defined()) return absl::InvalidArgumentError("materialize_shard: undefined tensor");
+  absl::StatusOr<Region> region = spec.Resolve(t.sizes());
+  if (!region.ok()) return region.status();
+  Tensor result;
+  absl::Status status = CatchErrors([&] {
+    if (t.has_data()) {
+      const Shape base = {t.storage()->nbytes() / ElementSize(t.dtype())};
+      result = CompactCopy(ViewOfRegion(RegionBuffer{t.storage(), Region::Full(base)}, t.layout(),
+                                        t.dtype(), base, *region));
+      return;
+    }
+    std::shared_ptr<Trace> trace = TraceOf(t);
+    if (trace == nullptr) {
+      ThrowError("materialize_shard: %s has no data and no recording to replay", t.ToString());
+    }
+    const StorageVersion value = trace->Latest(*t.storage());
+    const Shape& base = trace->Storage(value.storage_id).sizes;
+    ReplaySession session(trace, device);
+    const RegionBuffer buffer =
+        session.Run({ReplayTarget{value, BaseRegionOf(t.layout(), base, *region)}})[0];
+    result = CompactCopy(ViewOfRegion(buffer, t.layout(), t.dtype(), base, *region));
+  });
+  if (!status.ok()) return status;
+  return result;
 }
 
 absl::StatusOr<Tensor> materialize_tensor(const Tensor& t, Device device) {

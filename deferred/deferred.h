@@ -11,14 +11,18 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "deferred/nn/module.h"
+#include "deferred/shard_spec.h"
 #include "fake_tensor/device.h"
 #include "fake_tensor/generator.h"
+#include "fake_tensor/region.h"
 #include "fake_tensor/tensor.h"
 
 namespace deferred {
@@ -50,6 +54,13 @@ absl::StatusOr<std::shared_ptr<M>> deferred_init(Args&&... args) {
 // True for a tensor recorded by deferred_init and not yet materialized.
 bool is_fake(const Tensor& t);
 
+// One tensor that materialize_module replaced by a shard.
+struct ShardInfo {
+  std::string name;
+  Shape full_shape;
+  Region region;
+};
+
 struct MaterializeOptions {
   // Where the tensors' bytes go.
   Device device = Device::CPU();
@@ -57,6 +68,12 @@ struct MaterializeOptions {
   bool buffers_only = false;
   // When set, only tensors whose dotted name it accepts are materialized.
   std::function<bool(const std::string& name)> filter;
+  // When set, a selected tensor for which it returns a spec is replaced in the module (under
+  // every name it has) by a new real tensor holding just that shard; nullopt materializes
+  // the tensor whole, in place.
+  std::function<std::optional<ShardSpec>(const std::string& name, const Shape& full_shape)> shard;
+  // When set, receives (name, full shape, region) of every tensor replaced by a shard.
+  std::vector<ShardInfo>* shard_report = nullptr;
 };
 
 // Materializes the module's fake parameters and buffers in place: each tensor's storage
@@ -67,6 +84,14 @@ struct MaterializeOptions {
 // Errors: Unavailable for a device this process cannot use; InvalidArgument for the meta
 // device; the error of a failing op otherwise.
 absl::Status materialize_module(nn::Module& module, const MaterializeOptions& options = {});
+
+// A new contiguous real tensor on `device` holding the part of `t` that `spec` selects,
+// bitwise equal to that slice of the fully materialized tensor. Only the recorded ops the
+// part depends on run, each over only the region it needs (ops without a region rule
+// compute their whole output). `t` is not changed. InvalidArgument for a bad spec; other
+// errors as for materialize_module.
+absl::StatusOr<Tensor> materialize_shard(const Tensor& t, const ShardSpec& spec,
+                                         Device device = Device::CPU());
 
 // A real tensor with `t`'s values on `device`: computed from the trace for a fake `t`
 // (which stays fake), `t` itself when it is already real on `device`. Errors as for

@@ -36,10 +36,7 @@ class Planner {
 
   // The base region of `operand`'s storage that `view_region` of the operand touches.
   Region Image(const TraceOperand& operand, const Region& view_region) {
-    const Shape& base = Storage(operand.value).sizes;
-    if (view_region.empty()) return Region{Shape(base.size(), 0), Shape(base.size(), 0)};
-    std::optional<ViewTransform> t = Transform(operand);
-    return t ? t->ImageBounds(view_region) : Region::Full(base);
+    return BaseRegionOf(operand.layout, Storage(operand.value).sizes, view_region);
   }
 
   void Need(const StorageVersion& v, const Region& region) {
@@ -163,22 +160,10 @@ class Planner {
   std::vector<std::string> whole_;
 };
 
-// `view_region` of a view (operand) read from `buffer`.
 Tensor RestrictedInput(Planner& planner, const TraceOperand& operand, const RegionBuffer& buffer,
                        const Region& view_region) {
-  std::optional<ViewTransform> t = planner.Transform(operand);
-  TensorLayout layout;
-  if (t) {
-    layout = t->LayoutIn(view_region, buffer.region);
-  } else {
-    // Undecomposable views are only read from whole buffers.
-    layout = operand.layout;
-    for (size_t d = 0; d < layout.sizes.size(); ++d) {
-      layout.storage_offset += view_region.start[d] * layout.strides[d];
-    }
-    layout.sizes = view_region.sizes();
-  }
-  return MakeTensor(buffer.storage, std::move(layout), operand.dtype);
+  return ViewOfRegion(buffer, operand.layout, operand.dtype, planner.Storage(operand.value).sizes,
+                      view_region);
 }
 
 // A new buffer holding `region` of a storage version whose bytes for `source.region`
@@ -198,6 +183,29 @@ RegionBuffer CopyRegion(const RegionBuffer& source, const Region& region, DType 
 
 }  // namespace
 
+Tensor ViewOfRegion(const RegionBuffer& buffer, const TensorLayout& layout, DType dtype,
+                    const Shape& base_sizes, const Region& view_region) {
+  std::optional<ViewTransform> t = ViewTransform::Decompose(layout, base_sizes);
+  TensorLayout restricted;
+  if (t) {
+    restricted = t->LayoutIn(view_region, buffer.region);
+  } else {
+    // Undecomposable views are only read from whole buffers.
+    restricted = layout;
+    for (size_t d = 0; d < restricted.sizes.size(); ++d) {
+      restricted.storage_offset += view_region.start[d] * restricted.strides[d];
+    }
+    restricted.sizes = view_region.sizes();
+  }
+  return MakeTensor(buffer.storage, std::move(restricted), dtype);
+}
+
+Region BaseRegionOf(const TensorLayout& layout, const Shape& base_sizes, const Region& view_region) {
+  if (view_region.empty()) return Region{Shape(base_sizes.size(), 0), Shape(base_sizes.size(), 0)};
+  std::optional<ViewTransform> t = ViewTransform::Decompose(layout, base_sizes);
+  return t ? t->ImageBounds(view_region) : Region::Full(base_sizes);
+}
+
 std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& targets) {
   std::vector<StorageVersion> values;
   for (const ReplayTarget& target : targets) values.push_back(target.value);
@@ -210,9 +218,15 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
 
   // Remaining reads of each storage version; a target counts as one read that never ends.
   absl::flat_hash_map<StorageVersion, int64_t> reads;
+  // The operands each running node reads: an in-place op that writes nothing of what is
+  // needed reads only the old version of its base.
+  auto operands_read = [&](size_t i) {
+    const std::vector<TraceOperand>& inputs = nodes[i].inputs;
+    return plans[i].writes ? inputs.size() : size_t{1};
+  };
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (!plans[i].runs) continue;
-    for (const TraceOperand& input : nodes[i].inputs) ++reads[input.value];
+    for (size_t k = 0; k < operands_read(i); ++k) ++reads[nodes[i].inputs[k].value];
   }
   for (const StorageVersion& value : values) ++reads[value];
 
@@ -222,7 +236,7 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
     const NodePlan& plan = plans[i];
     if (!plan.runs) continue;
     OpCall call{node.def, {}, plan.attrs};
-    for (size_t k = 0; k < node.inputs.size(); ++k) {
+    for (size_t k = 0; plan.writes && k < node.inputs.size(); ++k) {
       const TraceOperand& input = node.inputs[k];
       call.inputs.push_back(RestrictedInput(planner, input, live.at(input.value),
                                             k == 0 && node.def->kind == OpKind::kInPlace
@@ -258,8 +272,8 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
       }
     }
     call.inputs.clear();
-    for (const TraceOperand& input : node.inputs) {
-      if (--reads.at(input.value) == 0) live.erase(input.value);
+    for (size_t k = 0; k < operands_read(i); ++k) {
+      if (--reads.at(node.inputs[k].value) == 0) live.erase(node.inputs[k].value);
     }
   }
 

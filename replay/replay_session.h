@@ -26,6 +26,16 @@ struct RegionBuffer {
   Region region;
 };
 
+// `view_region` of a view (with `layout` and `dtype`) of a storage whose natural shape is
+// `base_sizes`, read from `buffer`, which must hold every element the region touches.
+// The result shares the buffer's bytes (it may be non-contiguous).
+Tensor ViewOfRegion(const RegionBuffer& buffer, const TensorLayout& layout, DType dtype,
+                    const Shape& base_sizes, const Region& view_region);
+
+// The base region of a storage of natural shape `base_sizes` that `view_region` of a view
+// with `layout` touches (the whole base when the view does not decompose).
+Region BaseRegionOf(const TensorLayout& layout, const Shape& base_sizes, const Region& view_region);
+
 // Re-runs recorded ops of one trace, eagerly on `device`, to compute parts of storage
 // versions. A run first propagates the requested regions backwards through each op's
 // region rule (ops without one need their whole inputs), then executes forward, each op

@@ -1,162 +1,17 @@
-// Property test of eager equivalence: a model whose constructor is a random program —
-// factories, elementwise ops, in-place writes through views into larger storages, tied
-// and derived tensors — must materialize bitwise equal to the same program run eagerly.
+// Property test of eager equivalence: a module whose constructor is a random program
+// must materialize bitwise equal to the same program run eagerly, and leave the generator
+// where eager construction leaves it.
 #include <cstdint>
-#include <random>
-#include <string>
-#include <vector>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "deferred/deferred.h"
-#include "fake_tensor/ops/elementwise.h"
-#include "fake_tensor/ops/factories.h"
 #include "gtest/gtest.h"
 #include "tests/equivalence.h"
+#include "tests/random_program.h"
 
 namespace deferred {
 namespace {
-
-// Draws shapes, views and ops from `rng`; every decision depends only on the seed and on
-// metadata, so the eager and the recorded run make the same calls.
-class ProgramBuilder {
- public:
-  explicit ProgramBuilder(uint64_t seed) : rng_(seed) {}
-
-  int64_t Uniform(int64_t lo, int64_t hi) {  // [lo, hi]
-    return std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
-  }
-
-  Shape RandomShape() {
-    Shape sizes(Uniform(1, 3));
-    for (int64_t& s : sizes) s = Uniform(1, 5);
-    return sizes;
-  }
-
-  // A view of `t` over part of its storage: a narrowed dim, a strided dim, a transpose,
-  // or t itself. Built from layouts directly, so it is the same view eagerly and fake.
-  Tensor RandomView(const Tensor& t) {
-    TensorLayout layout = t.layout();
-    const int64_t ndim = t.dim();
-    if (ndim == 0) return t;
-    const int64_t d = Uniform(0, ndim - 1);
-    switch (Uniform(0, 3)) {
-      case 0: {  // narrow
-        const int64_t start = Uniform(0, layout.sizes[d] - 1);
-        const int64_t length = Uniform(1, layout.sizes[d] - start);
-        layout.storage_offset += start * layout.strides[d];
-        layout.sizes[d] = length;
-        break;
-      }
-      case 1: {  // every other element
-        layout.sizes[d] = (layout.sizes[d] + 1) / 2;
-        layout.strides[d] *= 2;
-        break;
-      }
-      case 2: {  // transpose with another dim
-        const int64_t e = Uniform(0, ndim - 1);
-        std::swap(layout.sizes[d], layout.sizes[e]);
-        std::swap(layout.strides[d], layout.strides[e]);
-        break;
-      }
-      default:
-        break;
-    }
-    return MakeView(t, layout);
-  }
-
-  // A shape that broadcasts to `sizes`: trailing dims kept or set to 1, leading ones
-  // possibly dropped.
-  Shape BroadcastableTo(const Shape& sizes) {
-    const int64_t drop = Uniform(0, static_cast<int64_t>(sizes.size()));
-    Shape out(sizes.begin() + drop, sizes.end());
-    for (int64_t& s : out) {
-      if (Uniform(0, 2) == 0) s = 1;
-    }
-    return out;
-  }
-
-  Tensor RandomFactory(const Shape& sizes, DType dtype) {
-    switch (Uniform(0, 3)) {
-      case 0: return zeros(sizes, {.dtype = dtype});
-      case 1: return full(sizes, Uniform(-3, 3), {.dtype = dtype});
-      case 2:
-        if (sizes.empty()) return full(sizes, 2, {.dtype = dtype});
-        return add(full(sizes, 1, {.dtype = dtype}), arange(0, sizes.back(), 1, {.dtype = dtype}));
-      default: return ones(sizes, {.dtype = dtype});
-    }
-  }
-
-  Tensor RandomFunctional(const Tensor& a) {
-    const Tensor b = RandomFactory(BroadcastableTo(a.sizes()), a.dtype());
-    switch (Uniform(0, 9)) {
-      case 0: return add(a, b);
-      case 1: return sub(a, b);
-      case 2: return mul(a, b);
-      case 3: return div(a, add(b, 7));
-      case 4: return where(lt(a, b), a, b);
-      case 5: return to(exp(div(a, 8)), a.dtype());
-      case 6: return clamp(a, -2, 2);
-      case 7: return abs(neg(a));
-      case 8: return to(ge(a, b), a.dtype());
-      default: return mul(a, Uniform(-2, 2));
-    }
-  }
-
-  // An in-place op on a view of `t` (possibly t itself).
-  void RandomInPlace(const Tensor& t) {
-    const Tensor view = RandomView(t);
-    const Tensor other = RandomFactory(BroadcastableTo(view.sizes()), view.dtype());
-    switch (Uniform(0, 6)) {
-      case 0: fill_(view, Uniform(-5, 5)); break;
-      case 5: mul_(view, view); break;  // reads what it writes, element for element
-      case 6: {  // copies one half of a storage into the other
-        const Tensor flat = MakeView(t, TensorLayout{{t.numel()}, {1}, t.storage_offset()});
-        if (!t.is_contiguous() || t.numel() < 2) break;
-        const int64_t half = t.numel() / 2;
-        copy_(MakeView(flat, TensorLayout{{half}, {1}, t.storage_offset()}),
-              MakeView(flat, TensorLayout{{half}, {1}, t.storage_offset() + t.numel() - half}));
-        break;
-      }
-      case 1: add_(view, other); break;
-      case 2: mul_(view, Uniform(-3, 3)); break;
-      case 3: copy_(view, to(other, DType::kFloat64)); break;
-      default: sub_(view, other); break;
-    }
-  }
-
- private:
-  std::mt19937_64 rng_;
-};
-
-class RandomProgram : public nn::Module {
- public:
-  explicit RandomProgram(uint64_t seed) : Module("RandomProgram") {
-    ProgramBuilder b(seed);
-    std::vector<Tensor> pool;
-    const DType dtypes[] = {DType::kFloat32, DType::kFloat64, DType::kInt64};
-    const int64_t steps = b.Uniform(4, 24);
-    for (int64_t step = 0; step < steps; ++step) {
-      const int64_t action = pool.empty() ? 0 : b.Uniform(0, 4);
-      if (action == 0) {
-        pool.push_back(b.RandomFactory(b.RandomShape(), dtypes[b.Uniform(0, 2)]));
-      } else if (action == 1 || action == 2) {
-        pool.push_back(b.RandomFunctional(pool[b.Uniform(0, pool.size() - 1)]));
-      } else {
-        b.RandomInPlace(pool[b.Uniform(0, pool.size() - 1)]);
-      }
-    }
-    for (size_t i = 0; i < pool.size(); ++i) {
-      if (b.Uniform(0, 1) == 0) {
-        register_parameter(absl::StrCat("p", i), pool[i]);
-      } else {
-        register_buffer(absl::StrCat("b", i), pool[i], /*persistent=*/b.Uniform(0, 1) == 0);
-      }
-    }
-    // A tie and a view kept by the module.
-    register_parameter("tied", pool[0]);
-    register_buffer("view", b.RandomView(pool.back()));
-  }
-};
 
 TEST(RandomProgramTest, MaterializedEqualsEagerForRandomPrograms) {
   constexpr uint64_t kPrograms = 400;

@@ -66,6 +66,23 @@ void Module::set_parameter(const std::string& name, Tensor tensor) {
   ThrowError("%s has no parameter '%s'", type_name_, name);
 }
 
+void Module::replace_tensor(const std::string& name, Tensor tensor) {
+  const size_t dot = name.find('.');
+  if (dot != std::string::npos) {
+    child(name.substr(0, dot))->replace_tensor(name.substr(dot + 1), std::move(tensor));
+    return;
+  }
+  for (std::vector<Entry>* entries : {&parameters_, &buffers_}) {
+    for (Entry& entry : *entries) {
+      if (entry.name == name) {
+        entry.tensor = std::move(tensor);
+        return;
+      }
+    }
+  }
+  ThrowError("%s has no parameter or buffer '%s'", type_name_, name);
+}
+
 const Tensor& Module::parameter(std::string_view name) const {
   for (const Entry& entry : parameters_) {
     if (entry.name == name) return entry.tensor;

@@ -47,6 +47,9 @@ class Module {
   // Replaces the parameter `name` of this module (tying it to another's tensor).
   // Throws `Error` if there is no such parameter.
   void set_parameter(const std::string& name, Tensor tensor);
+  // Replaces the parameter or buffer at dotted path `name` ("layers.0.attn.weight") of
+  // this module's tree. Throws `Error` naming the part of the path that does not exist.
+  void replace_tensor(const std::string& name, Tensor tensor);
 
   // This module's own parameter / buffer / child; throws `Error` naming what is missing.
   const Tensor& parameter(std::string_view name) const;

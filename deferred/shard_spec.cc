@@ -1,0 +1,100 @@
+#include "deferred/shard_spec.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace deferred {
+
+ShardSpec ShardSpec::Range(int dim, int64_t start, int64_t stop) {
+  ShardSpec spec;
+  spec.parts_.push_back(Part{Kind::kRange, dim, start, stop});
+  return spec;
+}
+
+ShardSpec ShardSpec::Chunk(int dim, int rank, int world) {
+  ShardSpec spec;
+  spec.parts_.push_back(Part{Kind::kChunk, dim, rank, world});
+  return spec;
+}
+
+ShardSpec ShardSpec::TensorSplit(int dim, int rank, int world) {
+  ShardSpec spec;
+  spec.parts_.push_back(Part{Kind::kTensorSplit, dim, rank, world});
+  return spec;
+}
+
+ShardSpec ShardSpec::And(const ShardSpec& other) const {
+  ShardSpec spec = *this;
+  spec.parts_.insert(spec.parts_.end(), other.parts_.begin(), other.parts_.end());
+  return spec;
+}
+
+absl::StatusOr<Region> ShardSpec::Resolve(const Shape& sizes) const {
+  const int64_t ndim = static_cast<int64_t>(sizes.size());
+  Region region = Region::Full(sizes);
+  std::vector<bool> used(ndim, false);
+  for (const Part& part : parts_) {
+    if (part.dim < -ndim || part.dim >= ndim) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "shard spec: dim %d is out of range for a tensor of shape %s", part.dim,
+          ShapeToString(sizes)));
+    }
+    const int64_t dim = part.dim < 0 ? part.dim + ndim : part.dim;
+    if (used[dim]) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("shard spec: dim %d is given more than once", dim));
+    }
+    used[dim] = true;
+    const int64_t size = sizes[dim];
+    int64_t start = part.a, stop = part.b;
+    if (part.kind != Kind::kRange) {
+      const int64_t rank = part.a, world = part.b;
+      if (world < 1 || rank < 0 || rank >= world) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "shard spec: rank %d is not in [0, world) for world %d", rank, world));
+      }
+      if (part.kind == Kind::kChunk) {
+        const int64_t chunk = (size + world - 1) / world;
+        start = std::min(rank * chunk, size);
+        stop = std::min(start + chunk, size);
+      } else {
+        const int64_t base = size / world, extra = size % world;
+        start = rank * base + std::min(rank, extra);
+        stop = start + base + (rank < extra ? 1 : 0);
+      }
+    }
+    if (start < 0 || stop > size || start >= stop) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "shard spec: %s selects [%d, %d) of dim %d of shape %s, which is empty or out of "
+          "bounds",
+          ToString(), start, stop, dim, ShapeToString(sizes)));
+    }
+    region.start[dim] = start;
+    region.stop[dim] = stop;
+  }
+  return region;
+}
+
+std::string ShardSpec::ToString() const {
+  if (parts_.empty()) return "whole tensor";
+  std::vector<std::string> parts;
+  for (const Part& part : parts_) {
+    switch (part.kind) {
+      case Kind::kRange:
+        parts.push_back(absl::StrFormat("dim %d: [%d, %d)", part.dim, part.a, part.b));
+        break;
+      case Kind::kChunk:
+        parts.push_back(absl::StrFormat("dim %d: chunk %d of %d", part.dim, part.a, part.b));
+        break;
+      case Kind::kTensorSplit:
+        parts.push_back(absl::StrFormat("dim %d: split %d of %d", part.dim, part.a, part.b));
+        break;
+    }
+  }
+  return absl::StrJoin(parts, "; ");
+}
+
+}  // namespace deferred
