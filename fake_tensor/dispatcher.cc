@@ -62,13 +62,15 @@ void CheckNoPartialOverlap(const OpCall& call) {
 
 // Reserves the call's Philox blocks and records where they start in its attrs. Done here,
 // before any mode runs the call, so that every mode (and every device, meta included)
-// advances the generator identically.
+// advances the generator identically. The shape rule validates the call first, so misuse
+// reserves nothing.
 void ReserveRng(OpCall& call) {
+  const std::vector<TensorSpec> specs = call.def->shape_rule(call);
   int64_t numel = 0;
   if (call.def->kind == OpKind::kInPlace) {
     numel = call.inputs[0].numel();
   } else {
-    for (const TensorSpec& spec : call.def->shape_rule(call)) numel += NumElements(spec.sizes);
+    for (const TensorSpec& spec : specs) numel += NumElements(spec.sizes);
   }
   const uint64_t words = static_cast<uint64_t>(numel) *
                          static_cast<uint64_t>(call.def->rng_words_per_element(call));

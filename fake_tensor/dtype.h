@@ -2,6 +2,7 @@
 #define DEFERRED_FAKE_TENSOR_DTYPE_H_
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -89,22 +90,40 @@ decltype(auto) VisitDType(DType dtype, Fn&& fn) {
   return fn.template operator()<bool>();
 }
 
+// Floating `value` to integral To, defined everywhere (C++ leaves a NaN or an out-of-range
+// value undefined): truncates toward zero where the result fits, and otherwise gives what
+// x86's conversion (and so PyTorch's CPU kernels) gives, the most negative value. As in
+// PyTorch, uint8 goes through int64, so -1.0 becomes 255 and 256.0 becomes 0.
+template <typename To, typename F>
+To FloatingToIntegral(F value) {
+  if constexpr (std::is_same_v<To, uint8_t>) {
+    return static_cast<uint8_t>(FloatingToIntegral<int64_t>(value));
+  } else {
+    constexpr double lowest = static_cast<double>(std::numeric_limits<To>::min());  // -2^k
+    const double v = static_cast<double>(value);
+    if (!(v >= lowest && v < -lowest)) return std::numeric_limits<To>::min();
+    return static_cast<To>(value);
+  }
+}
+
 // Converts between element types as PyTorch's casts do: through the op-math type, with
-// floating to integral truncating toward zero and anything to bool testing for non-zero.
+// floating to integral truncating toward zero (see FloatingToIntegral for values that do
+// not fit), integral to narrower integral wrapping, and anything to bool testing for
+// non-zero. float64 goes to the 16-bit floats through float32, as in PyTorch (so it is
+// rounded twice).
 template <typename To, typename From>
 To CastElement(From value) {
+  using FromMath = typename OpMathOf<From>::type;
   if constexpr (std::is_same_v<To, From>) {
     return value;
   } else if constexpr (std::is_same_v<To, bool>) {
-    return static_cast<typename OpMathOf<From>::type>(value) != 0;
+    return static_cast<FromMath>(value) != 0;
   } else if constexpr (std::is_same_v<To, Half> || std::is_same_v<To, BFloat16>) {
-    if constexpr (std::is_same_v<From, double>) {
-      return To(static_cast<float>(value));
-    } else {
-      return To(static_cast<float>(static_cast<typename OpMathOf<From>::type>(value)));
-    }
+    return To(static_cast<float>(static_cast<FromMath>(value)));
+  } else if constexpr (std::is_integral_v<To> && !std::is_integral_v<FromMath>) {
+    return FloatingToIntegral<To>(static_cast<FromMath>(value));
   } else {
-    return static_cast<To>(static_cast<typename OpMathOf<From>::type>(value));
+    return static_cast<To>(static_cast<FromMath>(value));
   }
 }
 

@@ -29,11 +29,19 @@ struct Half {
       return static_cast<uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
     }
     if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to inf
-    if (abs < 0x38800000u) {  // result is subnormal or zero: round abs * 2^24 to an integer
-      const float scaled = std::bit_cast<float>(abs) * 16777216.0f;  // exact
-      // Round to nearest even by the float adder: adding 2^23 leaves the rounded integer.
-      const float rounded = (scaled + 8388608.0f) - 8388608.0f;
-      return static_cast<uint16_t>(sign | static_cast<uint32_t>(rounded));
+    if (abs < 0x38800000u) {  // result is subnormal or zero
+      // In integers, so that neither the rounding mode nor flush-to-zero can change it:
+      // abs is m * 2^(e - 150), which is m * 2^(e - 126) units of half's 2^-24, so shift
+      // m right by 126 - e and round the dropped bits to nearest even.
+      const uint32_t e = abs >> 23;
+      if (e < 102) return static_cast<uint16_t>(sign);  // below 2^-25: rounds to zero
+      const uint32_t m = (abs & 0x7fffffu) | 0x800000u;
+      const uint32_t shift = 126 - e;  // 14..24
+      const uint32_t dropped = m & ((1u << shift) - 1);
+      const uint32_t halfway = 1u << (shift - 1);
+      uint32_t units = m >> shift;
+      if (dropped > halfway || (dropped == halfway && (units & 1u))) ++units;
+      return static_cast<uint16_t>(sign | units);
     }
     const uint32_t mantissa_odd = (abs >> 13) & 1u;
     const uint32_t rounded = abs + 0xfffu + mantissa_odd;  // round to nearest even

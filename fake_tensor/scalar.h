@@ -45,6 +45,13 @@ class Scalar {
 // float32; an integer scalar with a bool tensor gives int64).
 DType PromoteWithScalar(DType tensor_dtype, const Scalar& scalar);
 
+// Whether `value` can be stored in `dtype` without overflow, by PyTorch's rule for fill
+// values and bounds (Scalar::to checks it there): an integral dtype must hold the value,
+// except that uint8 also takes integers down to -255 (they wrap); a floating dtype takes
+// inf, NaN and any finite value within its range; NaN and inf fit no integral dtype.
+// Anything fits bool (non-zero is true).
+bool FitsInDType(const Scalar& value, DType dtype);
+
 }  // namespace deferred
 
 #endif  // DEFERRED_FAKE_TENSOR_SCALAR_H_

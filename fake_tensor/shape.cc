@@ -1,6 +1,7 @@
 #include "fake_tensor/shape.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -57,6 +58,22 @@ void CheckSizesNonNegative(absl::Span<const int64_t> sizes, std::string_view op)
   for (int64_t s : sizes) {
     if (s < 0) ThrowError("%s: negative size %d in shape %s", op, s, ShapeToString(sizes));
   }
+}
+
+bool MayHaveInternalOverlap(absl::Span<const int64_t> sizes,
+                            absl::Span<const int64_t> strides) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (|stride|, size) of dims of size > 1
+  for (size_t d = 0; d < sizes.size(); ++d) {
+    if (sizes[d] == 0) return false;  // no elements at all
+    if (sizes[d] > 1) dims.emplace_back(strides[d] < 0 ? -strides[d] : strides[d], sizes[d]);
+  }
+  std::sort(dims.begin(), dims.end());
+  int64_t extent = 0;  // the largest offset the dims visited so far reach
+  for (const auto& [stride, size] : dims) {
+    if (stride <= extent) return true;
+    extent += stride * (size - 1);
+  }
+  return false;
 }
 
 }  // namespace deferred

@@ -33,6 +33,14 @@ Shape BroadcastShapes(absl::Span<const int64_t> a, absl::Span<const int64_t> b,
 // Throws `Error` naming `op` if any size is negative.
 void CheckSizesNonNegative(absl::Span<const int64_t> sizes, std::string_view op);
 
+// Whether two different indices of a layout with `sizes` and `strides` may address the same
+// element. True for a stride-0 dim of size > 1 (an expanded view) and for any layout whose
+// dims, ordered by |stride|, do not nest (each |stride| above the extent of the smaller
+// ones); so false for every layout that slicing, transposing or permuting a contiguous
+// tensor gives. Writing such a layout element by element would race, so in-place ops
+// reject it.
+bool MayHaveInternalOverlap(absl::Span<const int64_t> sizes, absl::Span<const int64_t> strides);
+
 }  // namespace deferred
 
 #endif  // DEFERRED_FAKE_TENSOR_SHAPE_H_

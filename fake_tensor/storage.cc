@@ -17,6 +17,7 @@ std::atomic<int64_t> live_bytes{0};
 std::atomic<int64_t> peak_bytes{0};
 std::atomic<int64_t> total_bytes{0};
 std::atomic<int64_t> allocation_count{0};
+std::atomic<int64_t> free_count{0};
 
 void RecordAllocation(int64_t nbytes) {
   const int64_t live = live_bytes.fetch_add(nbytes) + nbytes;
@@ -42,7 +43,7 @@ std::byte* AllocateHostBytes(int64_t nbytes) {
 
 AllocationStats GetAllocationStats() {
   return AllocationStats{live_bytes.load(), peak_bytes.load(), total_bytes.load(),
-                         allocation_count.load()};
+                         allocation_count.load(), free_count.load()};
 }
 
 void ResetPeakBytes() { peak_bytes.store(live_bytes.load()); }
@@ -56,10 +57,12 @@ StorageImpl::~StorageImpl() {
   if (data_ != nullptr) {
     std::free(data_);
     live_bytes.fetch_sub(nbytes_);
+    free_count.fetch_add(1);
   }
 }
 
 void StorageImpl::AllocateData(Device device) {
+  if (data_ != nullptr) ThrowError("AllocateData: the storage already has data");
   if (device.is_meta()) {
     ThrowError("cannot allocate data for a tensor on the meta device");
   }

@@ -20,6 +20,7 @@ struct AllocationStats {
   int64_t peak_bytes = 0;       // highest live_bytes since the last ResetPeakBytes()
   int64_t total_bytes = 0;      // sum of all allocations ever made
   int64_t allocation_count = 0; // number of allocations ever made
+  int64_t free_count = 0;       // number of those freed since
 };
 
 AllocationStats GetAllocationStats();
@@ -48,7 +49,7 @@ class StorageImpl {
   std::byte* data() const { return data_; }
 
   // Allocates this storage's bytes (uninitialized) on `device`, which becomes its device.
-  // Precondition: !has_data().
+  // Throws `Error` if it already has bytes, or for a device it cannot allocate on.
   void AllocateData(Device device);
 
   // Moves `source`'s bytes (and device) into this storage, which must be fake and of the

@@ -12,6 +12,7 @@ int64_t Tensor::stride(int64_t dim) const {
 }
 
 bool Tensor::is_contiguous() const {
+  if (numel() == 0) return true;
   int64_t expected = 1;
   for (int64_t d = dim() - 1; d >= 0; --d) {
     if (sizes()[d] == 1) continue;
@@ -47,14 +48,15 @@ void Tensor::CheckReadable(std::string_view what, DType expected) const {
   }
 }
 
-int64_t Tensor::ElementOffset(absl::Span<const int64_t> index) const {
+int64_t Tensor::ElementOffset(std::string_view what, absl::Span<const int64_t> index) const {
   if (static_cast<int64_t>(index.size()) != dim()) {
-    ThrowError("at: %d indices given for a %d-d tensor", index.size(), dim());
+    ThrowError("%s: %d indices given for a %d-d tensor", what, index.size(), dim());
   }
   int64_t offset = 0;
   for (int64_t d = 0; d < dim(); ++d) {
     if (index[d] < 0 || index[d] >= sizes()[d]) {
-      ThrowError("at: index %d is out of range for dim %d of size %d", index[d], d, sizes()[d]);
+      ThrowError("%s: index %d is out of range for dim %d of size %d", what, index[d], d,
+                 sizes()[d]);
     }
     offset += index[d] * strides()[d];
   }

@@ -65,7 +65,8 @@ class Tensor {
   Device device() const { return impl_->storage()->device(); }
   const Storage& storage() const { return impl_->storage(); }
 
-  // True when the strides are row-major for the sizes (dims of size 1 ignored).
+  // True when the strides are row-major for the sizes (dims of size 1 ignored), or there
+  // are no elements.
   bool is_contiguous() const;
   bool has_data() const { return storage()->has_data(); }
   bool is_meta() const { return device().is_meta(); }
@@ -77,35 +78,35 @@ class Tensor {
   // Pointer to the first element. Throws if there is no data or T is not the dtype.
   template <typename T>
   T* data_ptr() const {
-    CheckReadable("data_ptr", DTypeOf<T>());
-    return reinterpret_cast<T*>(storage()->data()) + storage_offset();
+    return DataPtr<T>("data_ptr");
   }
 
-  // The element at `index` (one coordinate per dim).
+  // The element at `index` (one coordinate per dim). Throws like data_ptr, or if `index`
+  // has the wrong length or is out of range.
   template <typename T>
   T at(absl::Span<const int64_t> index) const {
-    return data_ptr<T>()[ElementOffset(index)];
+    return DataPtr<T>("at")[ElementOffset("at", index)];
   }
   template <typename T>
   void set(absl::Span<const int64_t> index, T value) const {
-    data_ptr<T>()[ElementOffset(index)] = value;
+    DataPtr<T>("set")[ElementOffset("set", index)] = value;
   }
 
   // The single element of a one-element tensor.
   template <typename T>
   T item() const {
-    CheckReadable("item", DTypeOf<T>());
+    const T* data = DataPtr<T>("item");
     if (numel() != 1) {
       ThrowError("item: tensor of shape %s has %d elements, expected 1", ShapeToString(sizes()),
                  numel());
     }
-    return data_ptr<T>()[0];
+    return data[0];
   }
 
   // All elements in row-major order of the sizes, whatever the strides.
   template <typename T>
   std::vector<T> to_vector() const {
-    const T* base = data_ptr<T>();
+    const T* base = DataPtr<T>("to_vector");
     std::vector<T> out;
     out.reserve(numel());
     ForEachElementOffset([&](int64_t offset) { out.push_back(base[offset]); });
@@ -142,7 +143,14 @@ class Tensor {
  private:
   // Throws unless the tensor has data of dtype `expected`; `what` names the accessor.
   void CheckReadable(std::string_view what, DType expected) const;
-  int64_t ElementOffset(absl::Span<const int64_t> index) const;
+  // data_ptr for the accessor `what`.
+  template <typename T>
+  T* DataPtr(std::string_view what) const {
+    CheckReadable(what, DTypeOf<T>());
+    return reinterpret_cast<T*>(storage()->data()) + storage_offset();
+  }
+  // Offset from data_ptr() of the element at `index`; throws naming `what` if invalid.
+  int64_t ElementOffset(std::string_view what, absl::Span<const int64_t> index) const;
 
   std::shared_ptr<TensorImpl> impl_;
 };

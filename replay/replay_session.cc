@@ -218,15 +218,19 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
 
   // Remaining reads of each storage version; a target counts as one read that never ends.
   absl::flat_hash_map<StorageVersion, int64_t> reads;
-  // The operands each running node reads: an in-place op that writes nothing of what is
-  // needed reads only the old version of its base.
-  auto operands_read = [&](size_t i) {
-    const std::vector<TraceOperand>& inputs = nodes[i].inputs;
-    return plans[i].writes ? inputs.size() : size_t{1};
+  // Whether running node i reads operand k: an in-place op always reads the old version
+  // of its base (operand 0), and reads the others only if it writes something needed; no
+  // op reads an operand of which its plan needs nothing (e.g. a cat part outside the region).
+  auto reads_operand = [&](size_t i, size_t k) {
+    const bool in_place = nodes[i].def->kind == OpKind::kInPlace;
+    if (in_place && k == 0) return true;
+    return plans[i].writes && !plans[i].input_regions[k].empty();
   };
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (!plans[i].runs) continue;
-    for (size_t k = 0; k < operands_read(i); ++k) ++reads[nodes[i].inputs[k].value];
+    for (size_t k = 0; k < nodes[i].inputs.size(); ++k) {
+      if (reads_operand(i, k)) ++reads[nodes[i].inputs[k].value];
+    }
   }
   for (const StorageVersion& value : values) ++reads[value];
 
@@ -238,10 +242,11 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
     OpCall call{node.def, {}, plan.attrs};
     for (size_t k = 0; plan.writes && k < node.inputs.size(); ++k) {
       const TraceOperand& input = node.inputs[k];
-      call.inputs.push_back(RestrictedInput(planner, input, live.at(input.value),
-                                            k == 0 && node.def->kind == OpKind::kInPlace
-                                                ? plan.write_region
-                                                : plan.input_regions[k]));
+      const Region& region = k == 0 && node.def->kind == OpKind::kInPlace ? plan.write_region
+                                                                          : plan.input_regions[k];
+      call.inputs.push_back(reads_operand(i, k)
+                                ? RestrictedInput(planner, input, live.at(input.value), region)
+                                : AllocateTensor(region.sizes(), input.dtype, device_));
     }
     if (node.def->kind == OpKind::kFactory) call.attrs.Set("device", device_);
 
@@ -272,8 +277,10 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
       }
     }
     call.inputs.clear();
-    for (size_t k = 0; k < operands_read(i); ++k) {
-      if (--reads.at(node.inputs[k].value) == 0) live.erase(node.inputs[k].value);
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      if (reads_operand(i, k) && --reads.at(node.inputs[k].value) == 0) {
+        live.erase(node.inputs[k].value);
+      }
     }
   }
 

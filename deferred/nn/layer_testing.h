@@ -4,34 +4,47 @@
 // Checks shared by the tests of the standard layers: the eager-equivalence invariant and
 // "recording allocates no tensor data", for any module constructible from `args`.
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "deferred/deferred.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/generator.h"
+#include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/storage.h"
 #include "gtest/gtest.h"
 #include "tests/equivalence.h"
 
 namespace deferred::nn {
 
-// Constructs M(args...) eagerly and under deferred_init, both from manual_seed(seed), and
-// checks that: the generator ends in the same state after both; every parameter and buffer
-// of the deferred module is fake; and after materialize_module every one is bitwise equal,
-// name for name, to the eager module's. The failure says which of these broke.
-template <typename M, typename... Args>
-::testing::AssertionResult MaterializedEqualsEager(uint64_t seed, const Args&... args) {
+// Runs `make` eagerly and inside deferred_init, both from manual_seed(seed), then `after`
+// (when set) on each module, and checks that: the generator ends in the same state after
+// both; every parameter and buffer of the deferred module is still fake; and after
+// materialize_module every one is bitwise equal, name for name, to the eager module's.
+// The failure says which of these broke.
+template <typename M>
+::testing::AssertionResult MaterializedEqualsEagerWith(
+    uint64_t seed, const std::function<std::shared_ptr<M>()>& make,
+    const std::function<void(M&)>& after = nullptr) {
   manual_seed(seed);
-  const auto eager = std::make_shared<M>(args...);
+  const std::shared_ptr<M> eager = make();
+  if (after) after(*eager);
   const RngState after_eager = get_rng_state();
   manual_seed(seed);
-  absl::StatusOr<std::shared_ptr<M>> deferred = deferred_init<M>(args...);
-  if (!deferred.ok()) {
-    return ::testing::AssertionFailure() << "deferred_init failed: " << deferred.status();
+  absl::StatusOr<std::shared_ptr<Module>> recorded = deferred_init([&] {
+    return std::static_pointer_cast<Module>(make());
+  });
+  if (!recorded.ok()) {
+    return ::testing::AssertionFailure() << "deferred_init failed: " << recorded.status();
   }
+  const std::shared_ptr<M> deferred = std::static_pointer_cast<M>(*recorded);
+  if (after) after(*deferred);
   const RngState after_deferred = get_rng_state();
   if (!(after_deferred == after_eager)) {
     return ::testing::AssertionFailure()
@@ -40,17 +53,23 @@ template <typename M, typename... Args>
                               after_deferred.seed, after_deferred.offset, after_eager.seed,
                               after_eager.offset);
   }
-  for (const auto& named : {(*deferred)->named_parameters(), (*deferred)->named_buffers()}) {
+  for (const auto& named : {deferred->named_parameters(), deferred->named_buffers()}) {
     for (const auto& [name, tensor] : named) {
       if (!is_fake(tensor)) {
         return ::testing::AssertionFailure() << name << " is not fake after deferred_init";
       }
     }
   }
-  if (absl::Status status = materialize_module(**deferred); !status.ok()) {
+  if (absl::Status status = materialize_module(*deferred); !status.ok()) {
     return ::testing::AssertionFailure() << "materialize_module failed: " << status;
   }
-  return ModulesBitwiseEqual(*eager, **deferred);
+  return ModulesBitwiseEqual(*eager, *deferred);
+}
+
+// MaterializedEqualsEagerWith for the construction of M(args...).
+template <typename M, typename... Args>
+::testing::AssertionResult MaterializedEqualsEager(uint64_t seed, const Args&... args) {
+  return MaterializedEqualsEagerWith<M>(seed, [&] { return std::make_shared<M>(args...); });
 }
 
 // Whether deferred_init of M(args...) succeeds without allocating any tensor data.
@@ -91,6 +110,31 @@ std::string ConstructionError(const Args&... args) {
     EXPECT_EQ(std::string(deferred.status().message()), message);
   }
   return message;
+}
+
+// Summary of a real floating tensor's values, for checking an initialization's range and
+// moments.
+struct ValueStats {
+  double min = 0;
+  double max = 0;
+  double mean = 0;
+  double stddev = 0;  // population standard deviation
+};
+
+inline ValueStats StatsOf(const Tensor& t) {
+  const Tensor values = to(t, DType::kFloat64);
+  const std::vector<double> v = values.to_vector<double>();
+  ValueStats stats;
+  if (v.empty()) return stats;
+  stats.min = *std::min_element(v.begin(), v.end());
+  stats.max = *std::max_element(v.begin(), v.end());
+  double sum = 0;
+  for (double x : v) sum += x;
+  stats.mean = sum / v.size();
+  double squares = 0;
+  for (double x : v) squares += (x - stats.mean) * (x - stats.mean);
+  stats.stddev = std::sqrt(squares / v.size());
+  return stats;
 }
 
 }  // namespace deferred::nn

@@ -92,6 +92,23 @@ TEST(ModuleTest, SetParameterTiesAndIsSeenByName) {
   EXPECT_TRUE(m.parameter("weight").is_same(other));
 }
 
+TEST(ModuleTest, ReplaceTensorFollowsADottedPath) {
+  auto root = std::make_shared<Plain>();
+  auto a = root->register_module("a", std::make_shared<Plain>());
+  a->register_parameter("w", zeros({1}));
+  a->register_buffer("b", zeros({1}));
+  const Tensor w = ones({2});
+  const Tensor b = ones({3});
+  root->replace_tensor("a.w", w);
+  root->replace_tensor("a.b", b);
+  EXPECT_TRUE(a->parameter("w").is_same(w));
+  EXPECT_TRUE(a->buffer("b").is_same(b));
+  EXPECT_THAT(ErrorMessage([&] { root->replace_tensor("a.missing", w); }),
+              HasSubstr("Plain has no parameter or buffer 'missing'"));
+  EXPECT_THAT(ErrorMessage([&] { root->replace_tensor("z.w", w); }),
+              HasSubstr("Plain has no child module 'z'"));
+}
+
 // root: p0; children a (p1, child c (p2)), b (p3).
 std::shared_ptr<Plain> Tree() {
   auto root = std::make_shared<Plain>();

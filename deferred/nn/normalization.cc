@@ -2,8 +2,8 @@
 
 #include <utility>
 
+#include "deferred/nn/init.h"
 #include "fake_tensor/error.h"
-#include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
 
 namespace deferred::nn {
@@ -34,8 +34,8 @@ LayerNorm::LayerNorm(Shape normalized_shape, double eps, bool elementwise_affine
 }
 
 void LayerNorm::reset_parameters() {
-  if (weight().defined()) fill_(weight(), 1);
-  if (bias().defined()) fill_(bias(), 0);
+  if (weight().defined()) init::ones_(weight());
+  if (bias().defined()) init::zeros_(bias());
 }
 
 RMSNorm::RMSNorm(Shape normalized_shape, std::optional<double> eps, bool elementwise_affine,
@@ -50,7 +50,7 @@ RMSNorm::RMSNorm(Shape normalized_shape, std::optional<double> eps, bool element
 }
 
 void RMSNorm::reset_parameters() {
-  if (weight().defined()) fill_(weight(), 1);
+  if (weight().defined()) init::ones_(weight());
 }
 
 GroupNorm::GroupNorm(int64_t num_groups, int64_t num_channels, double eps, bool affine,
@@ -76,8 +76,8 @@ GroupNorm::GroupNorm(int64_t num_groups, int64_t num_channels, double eps, bool 
 }
 
 void GroupNorm::reset_parameters() {
-  if (weight().defined()) fill_(weight(), 1);
-  if (bias().defined()) fill_(bias(), 0);
+  if (weight().defined()) init::ones_(weight());
+  if (bias().defined()) init::zeros_(bias());
 }
 
 }  // namespace deferred::nn

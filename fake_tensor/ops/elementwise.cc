@@ -1,10 +1,12 @@
 #include "fake_tensor/ops/elementwise.h"
 
 #include <string>
+#include <string_view>
 
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/op_registry.h"
+#include "fake_tensor/region_rules.h"
 
 namespace deferred {
 namespace {
@@ -82,14 +84,31 @@ TensorSpec BinarySpec(const OpCall& call, const BinaryOp& op) {
 
 TensorSpec ScalarSpec(const OpCall& call, const BinaryOp& op) {
   const Tensor& a = call.inputs[0];
-  const DType promoted = PromoteWithScalar(a.dtype(), call.attrs.Get<Scalar>("other"));
+  const Scalar& other = call.attrs.Get<Scalar>("other");
+  const DType promoted = PromoteWithScalar(a.dtype(), other);
   if (op.rejects_bool && promoted == DType::kBool) CheckNotBool(call.def->name, promoted);
+  if (std::string_view(op.name) == "pow" && IsIntegral(promoted) && other.to<int64_t>() < 0) {
+    ThrowError("%s: integers to negative integer powers are not allowed (%s tensor to the "
+               "power %s)",
+               call.def->name, DTypeName(a.dtype()), other.ToString());
+  }
   return TensorSpec{a.sizes(), ResultFrom(promoted, op.result), a.device()};
+}
+
+// Throws unless each element of the in-place output `self` is its own memory: writing an
+// expanded view element by element would race, and the result would depend on the order.
+void CheckWritable(const std::string& op, const Tensor& self) {
+  if (MayHaveInternalOverlap(self.sizes(), self.strides())) {
+    ThrowError("%s: the in-place output %s has elements that share memory (an expanded "
+               "view?); write into a copy instead",
+               op, self.ToString());
+  }
 }
 
 // An in-place op's spec is self's; `result` is what the functional form would produce.
 std::vector<TensorSpec> InPlaceSpec(const OpCall& call, const TensorSpec& result) {
   const Tensor& self = call.inputs[0];
+  CheckWritable(call.def->name, self);
   if (result.sizes != self.sizes()) {
     ThrowError("%s: the result's shape %s does not match self's shape %s (in-place ops do "
                "not broadcast self)",
@@ -112,24 +131,28 @@ void RegisterBinaryOps(OpRegistry& registry) {
     registry.RegisterOp(OpDef{.name = name, .shape_rule = [op](const OpCall& call) {
                                 CheckInputCount(call, 2);
                                 return std::vector<TensorSpec>{BinarySpec(call, op)};
-                              }});
+                              },
+                            .region_rule = ElementwiseRegionRule});
     registry.RegisterOp(OpDef{.name = name + "_scalar", .shape_rule = [op](const OpCall& call) {
                                 CheckInputCount(call, 1);
                                 return std::vector<TensorSpec>{ScalarSpec(call, op)};
-                              }});
+                              },
+                            .region_rule = ElementwiseRegionRule});
     if (op.result == ResultDType::kBool) continue;
     registry.RegisterOp(OpDef{.name = name + "_",
                               .kind = OpKind::kInPlace,
                               .shape_rule = [op](const OpCall& call) {
                                 CheckInputCount(call, 2);
                                 return InPlaceSpec(call, BinarySpec(call, op));
-                              }});
+                              },
+                            .region_rule = ElementwiseRegionRule});
     registry.RegisterOp(OpDef{.name = name + "_scalar_",
                               .kind = OpKind::kInPlace,
                               .shape_rule = [op](const OpCall& call) {
                                 CheckInputCount(call, 1);
                                 return InPlaceSpec(call, ScalarSpec(call, op));
-                              }});
+                              },
+                            .region_rule = ElementwiseRegionRule});
   }
 }
 
@@ -146,14 +169,16 @@ void RegisterUnaryOps(OpRegistry& registry) {
                                 CheckInputCount(call, 1);
                                 return std::vector<TensorSpec>{
                                     UnarySpec(call, op.result, op.rejects_bool)};
-                              }});
+                              },
+                            .region_rule = ElementwiseRegionRule});
     registry.RegisterOp(OpDef{.name = name + "_",
                               .kind = OpKind::kInPlace,
                               .shape_rule = [op](const OpCall& call) {
                                 CheckInputCount(call, 1);
                                 return InPlaceSpec(call,
                                                    UnarySpec(call, op.result, op.rejects_bool));
-                              }});
+                              },
+                            .region_rule = ElementwiseRegionRule});
   }
 }
 
@@ -164,6 +189,12 @@ TensorSpec ClampSpec(const OpCall& call) {
   const Scalar& max = call.attrs.Get<Scalar>("max");
   const DType dtype = PromoteTypes(PromoteWithScalar(a.dtype(), min),
                                    PromoteWithScalar(a.dtype(), max));
+  for (const Scalar* bound : {&min, &max}) {
+    if (!FitsInDType(*bound, dtype)) {
+      ThrowError("%s: bound %s cannot be converted to %s without overflow", call.def->name,
+                 bound->ToString(), DTypeName(dtype));
+    }
+  }
   return TensorSpec{a.sizes(), dtype, a.device()};
 }
 
@@ -174,13 +205,15 @@ const bool registered = [] {
   registry.RegisterOp(OpDef{.name = "clamp", .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 1);
                               return std::vector<TensorSpec>{ClampSpec(call)};
-                            }});
+                            },
+                          .region_rule = ElementwiseRegionRule});
   registry.RegisterOp(OpDef{.name = "clamp_",
                             .kind = OpKind::kInPlace,
                             .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 1);
                               return InPlaceSpec(call, ClampSpec(call));
-                            }});
+                            },
+                          .region_rule = ElementwiseRegionRule});
   registry.RegisterOp(OpDef{.name = "where", .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 3);
                               const Tensor& condition = call.inputs[0];
@@ -195,27 +228,37 @@ const bool registered = [] {
                                   BroadcastShapes(a.sizes(), b.sizes(), "where"), "where");
                               return std::vector<TensorSpec>{TensorSpec{
                                   sizes, PromoteTypes(a.dtype(), b.dtype()), a.device()}};
-                            }});
+                            },
+                          .region_rule = ElementwiseRegionRule});
   registry.RegisterOp(OpDef{.name = "to", .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 1);
                               const Tensor& a = call.inputs[0];
                               return std::vector<TensorSpec>{TensorSpec{
                                   a.sizes(), call.attrs.Get<DType>("dtype"), a.device()}};
-                            }});
+                            },
+                          .region_rule = ElementwiseRegionRule});
   registry.RegisterOp(OpDef{.name = "fill_",
                             .kind = OpKind::kInPlace,
                             .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 1);
                               const Tensor& self = call.inputs[0];
+                              const Scalar& value = call.attrs.Get<Scalar>("value");
+                              if (!FitsInDType(value, self.dtype())) {
+                                ThrowError("fill_: value %s cannot be converted to %s without "
+                                           "overflow",
+                                           value.ToString(), DTypeName(self.dtype()));
+                              }
                               return std::vector<TensorSpec>{
                                   TensorSpec{self.sizes(), self.dtype(), self.device()}};
-                            }});
+                            },
+                          .region_rule = ElementwiseRegionRule});
   registry.RegisterOp(OpDef{.name = "copy_",
                             .kind = OpKind::kInPlace,
                             .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 2);
                               const Tensor& self = call.inputs[0];
                               const Tensor& src = call.inputs[1];
+                              CheckWritable("copy_", self);
                               if (BroadcastShapes(self.sizes(), src.sizes(), "copy_") !=
                                   self.sizes()) {
                                 ThrowError("copy_: source of shape %s does not broadcast to "
@@ -225,7 +268,8 @@ const bool registered = [] {
                               }
                               return std::vector<TensorSpec>{
                                   TensorSpec{self.sizes(), self.dtype(), self.device()}};
-                            }});
+                            },
+                          .region_rule = ElementwiseRegionRule});
   return true;
 }();
 

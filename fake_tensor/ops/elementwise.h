@@ -10,8 +10,13 @@ namespace deferred {
 // Elementwise ops. Tensor operands broadcast (numpy rules); the result dtype follows
 // PyTorch's promotion (PromoteTypes, PromoteWithScalar). In-place forms (trailing `_`)
 // write into `self` through its strides (a view writes into its base) and return it; they
-// throw `Error` when `other` does not broadcast to self's shape or the promoted dtype
-// cannot be cast to self's (a float result into an integer tensor).
+// throw `Error` when `other` does not broadcast to self's shape, the promoted dtype
+// cannot be cast to self's (a float result into an integer tensor), or self has elements
+// that share memory (MayHaveInternalOverlap: an expanded view). An input may be self
+// itself (each element is read before it is written) or lie elsewhere in self's storage;
+// one that partially overlaps self is an error (the dispatcher checks). Scalar operands of
+// add, sub, mul, div and pow enter the arithmetic in the op-math type (float for float16
+// and bfloat16, as in PyTorch); comparisons convert them to the compared dtype.
 
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor add(const Tensor& a, Scalar b);
@@ -23,6 +28,8 @@ Tensor mul(const Tensor& a, Scalar b);
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, Scalar b);
 Tensor pow(const Tensor& a, const Tensor& exponent);
+// An integral tensor to a negative integer scalar power throws (as in PyTorch); with a
+// tensor exponent, negative powers give 0 unless the base is 1 or -1.
 Tensor pow(const Tensor& a, Scalar exponent);
 
 Tensor add_(const Tensor& self, const Tensor& other);
@@ -55,7 +62,9 @@ Tensor rsqrt_(const Tensor& self);
 Tensor sin_(const Tensor& self);
 Tensor cos_(const Tensor& self);
 
-// Limits each element to [min, max]; keeps a's dtype unless a bound promotes it.
+// Limits each element to [min, max] (to max where min > max; NaN stays NaN); keeps a's
+// dtype unless a bound promotes it. Throws for bool tensors and for a bound that does not
+// fit the result dtype (FitsInDType).
 Tensor clamp(const Tensor& a, Scalar min, Scalar max);
 Tensor clamp_(const Tensor& self, Scalar min, Scalar max);
 
@@ -81,7 +90,8 @@ Tensor ge(const Tensor& a, Scalar b);
 Tensor to(const Tensor& a, DType dtype);
 
 // In-place fills and copies. copy_ takes any strides and any dtype (cast on the way);
-// `src` must broadcast to self's shape.
+// `src` must broadcast to self's shape. fill_ throws if the value does not fit self's
+// dtype (FitsInDType), and may write an expanded view (all its elements get the value).
 Tensor fill_(const Tensor& self, Scalar value);
 Tensor zero_(const Tensor& self);
 Tensor copy_(const Tensor& self, const Tensor& src);

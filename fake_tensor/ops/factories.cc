@@ -1,10 +1,13 @@
 #include "fake_tensor/ops/factories.h"
 
 #include <cmath>
+#include <cstdint>
+#include <string_view>
 
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/op_registry.h"
+#include "fake_tensor/region_rules.h"
 
 namespace deferred {
 namespace {
@@ -13,11 +16,41 @@ Attrs FactoryAttrs(const Shape& sizes, DType dtype, Device device) {
   return Attrs{{"sizes", sizes}, {"dtype", dtype}, {"device", device}};
 }
 
+// Throws unless `sizes` are non-negative and their elements' bytes fit in int64.
+void CheckFactorySizes(const Shape& sizes, DType dtype, std::string_view op) {
+  CheckSizesNonNegative(sizes, op);
+  int64_t nbytes = ElementSize(dtype);
+  for (int64_t size : sizes) {
+    if (__builtin_mul_overflow(nbytes, size, &nbytes)) {
+      ThrowError("%s: shape %s has too many elements", op, ShapeToString(sizes));
+    }
+  }
+}
+
 // The common shape rule of factories: attrs "sizes", "dtype" and "device".
 std::vector<TensorSpec> FactoryShape(const OpCall& call) {
   const Shape& sizes = call.attrs.Get<Shape>("sizes");
-  CheckSizesNonNegative(sizes, call.def->name);
-  return {TensorSpec{sizes, call.attrs.Get<DType>("dtype"), call.attrs.Get<Device>("device")}};
+  const DType dtype = call.attrs.Get<DType>("dtype");
+  CheckFactorySizes(sizes, dtype, call.def->name);
+  return {TensorSpec{sizes, dtype, call.attrs.Get<Device>("device")}};
+}
+
+// FactoryShape for ops that compute values (not bool, as in PyTorch).
+std::vector<TensorSpec> NumericFactoryShape(const OpCall& call) {
+  if (call.attrs.Get<DType>("dtype") == DType::kBool) {
+    ThrowError("%s: dtype bool is not supported", call.def->name);
+  }
+  return FactoryShape(call);
+}
+
+std::vector<TensorSpec> FullShape(const OpCall& call) {
+  const Scalar& value = call.attrs.Get<Scalar>("value");
+  const DType dtype = call.attrs.Get<DType>("dtype");
+  if (!FitsInDType(value, dtype)) {
+    ThrowError("%s: value %s cannot be converted to %s without overflow", call.def->name,
+               value.ToString(), DTypeName(dtype));
+  }
+  return FactoryShape(call);
 }
 
 DType ScalarDefaultDType(const Scalar& value) {
@@ -25,35 +58,93 @@ DType ScalarDefaultDType(const Scalar& value) {
   return value.is_integral() ? DType::kInt64 : kDefaultFloatDType;
 }
 
-int64_t ArangeLength(const Scalar& start, const Scalar& end, const Scalar& step) {
-  const double s = start.to<double>(), e = end.to<double>(), d = step.to<double>();
-  if (d == 0) ThrowError("arange: step must be non-zero");
-  if (!std::isfinite(s) || !std::isfinite(e)) ThrowError("arange: start and end must be finite");
-  if ((d > 0 && e < s) || (d < 0 && e > s)) {
+void CheckArangeDirection(const Scalar& start, const Scalar& end, const Scalar& step,
+                          bool step_positive, bool end_below_start, bool end_above_start) {
+  if ((step_positive && end_below_start) || (!step_positive && end_above_start)) {
     ThrowError("arange: step %s points away from end (start %s, end %s)", step.ToString(),
                start.ToString(), end.ToString());
   }
-  return static_cast<int64_t>(std::ceil((e - s) / d));
+}
+
+void CheckArangeLength(double length, const Scalar& start, const Scalar& end,
+                       const Scalar& step) {
+  if (!(length < 0x1p63)) {
+    ThrowError("arange: too many elements from %s to %s in steps of %s", start.ToString(),
+               end.ToString(), step.ToString());
+  }
+}
+
+// The number of elements of arange(start, end, step) in `dtype`. For an integral dtype
+// start, end and step are truncated to integers first and the count is exact, as PyTorch
+// does for int64; otherwise it is ceil((end - start) / step) in double.
+int64_t ArangeLength(const Scalar& start, const Scalar& end, const Scalar& step, DType dtype) {
+  const double s = start.to<double>(), e = end.to<double>(), d = step.to<double>();
+  if (!std::isfinite(s) || !std::isfinite(e) || !std::isfinite(d)) {
+    ThrowError("arange: start, end and step must be finite (start %s, end %s, step %s)",
+               start.ToString(), end.ToString(), step.ToString());
+  }
+  if (IsIntegral(dtype)) {
+    for (const Scalar* bound : {&start, &end, &step}) {
+      if (!FitsInDType(*bound, DType::kInt64)) {
+        ThrowError("arange: %s does not fit in int64", bound->ToString());
+      }
+    }
+    const __int128 xs = start.to<int64_t>(), xe = end.to<int64_t>(), xd = step.to<int64_t>();
+    if (xd == 0) {
+      ThrowError("arange: step must be non-zero (step %s is 0 as %s)", step.ToString(),
+                 DTypeName(dtype));
+    }
+    CheckArangeDirection(start, end, step, xd > 0, xe < xs, xe > xs);
+    // Ceiling division, exact: the difference of two int64s fits in __int128.
+    const __int128 length = (xe - xs + xd - (xd > 0 ? 1 : -1)) / xd;
+    CheckArangeLength(static_cast<double>(length), start, end, step);
+    return static_cast<int64_t>(length);
+  }
+  if (d == 0) ThrowError("arange: step must be non-zero");
+  CheckArangeDirection(start, end, step, d > 0, e < s, e > s);
+  const double length = std::ceil((e - s) / d);
+  CheckArangeLength(length, start, end, step);
+  return static_cast<int64_t>(length);
 }
 
 const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
-  for (const char* name : {"empty", "full", "arange", "linspace", "eye"}) {
-    registry.RegisterOp(OpDef{.name = name, .kind = OpKind::kFactory, .shape_rule = FactoryShape});
+  // Every factory computes any region of its output directly: empty and full need only the
+  // region's sizes; the others compute each element from its index in the whole.
+  registry.RegisterOp(OpDef{.name = "empty",
+                            .kind = OpKind::kFactory,
+                            .shape_rule = FactoryShape,
+                            .region_rule = IndexAddressedRegionRule});
+  registry.RegisterOp(OpDef{.name = "eye",
+                            .kind = OpKind::kFactory,
+                            .shape_rule = FactoryShape,
+                            .region_rule = IndexAddressedRegionRule});
+  for (const char* name : {"arange", "linspace"}) {
+    registry.RegisterOp(OpDef{.name = name,
+                              .kind = OpKind::kFactory,
+                              .shape_rule = NumericFactoryShape,
+                              .region_rule = IndexAddressedRegionRule});
   }
+  registry.RegisterOp(OpDef{.name = "full",
+                            .kind = OpKind::kFactory,
+                            .shape_rule = FullShape,
+                            .region_rule = IndexAddressedRegionRule});
   registry.RegisterOp(OpDef{
       .name = "from_bytes",
       .kind = OpKind::kFactory,
       .shape_rule = [](const OpCall& call) {
         std::vector<TensorSpec> specs = FactoryShape(call);
-        const int64_t expected = NumElements(specs[0].sizes) * ElementSize(specs[0].dtype);
+        const Shape& whole =
+            call.attrs.Has("full_sizes") ? call.attrs.Get<Shape>("full_sizes") : specs[0].sizes;
+        const int64_t expected = NumElements(whole) * ElementSize(specs[0].dtype);
         const int64_t given = static_cast<int64_t>(call.attrs.Get<std::string>("bytes").size());
         if (given != expected) {
           ThrowError("from_data: %d bytes given for shape %s of %s (expected %d)", given,
                      ShapeToString(specs[0].sizes), DTypeName(specs[0].dtype), expected);
         }
         return specs;
-      }});
+      },
+      .region_rule = IndexAddressedRegionRule});
   return true;
 }();
 
@@ -73,11 +164,15 @@ Tensor full(const Shape& sizes, Scalar value, TensorOptions options) {
 }
 
 Tensor zeros(const Shape& sizes, TensorOptions options) {
-  return full(sizes, 0, {options.dtype.value_or(kDefaultFloatDType), options.device});
+  const DType dtype = options.dtype.value_or(kDefaultFloatDType);
+  CheckFactorySizes(sizes, dtype, "zeros");
+  return full(sizes, 0, {dtype, options.device});
 }
 
 Tensor ones(const Shape& sizes, TensorOptions options) {
-  return full(sizes, 1, {options.dtype.value_or(kDefaultFloatDType), options.device});
+  const DType dtype = options.dtype.value_or(kDefaultFloatDType);
+  CheckFactorySizes(sizes, dtype, "ones");
+  return full(sizes, 1, {dtype, options.device});
 }
 
 Tensor arange(Scalar end, TensorOptions options) { return arange(0, end, 1, options); }
@@ -86,7 +181,7 @@ Tensor arange(Scalar start, Scalar end, Scalar step, TensorOptions options) {
   const bool integral = !start.is_floating_point() && !end.is_floating_point() &&
                         !step.is_floating_point();
   const DType dtype = options.dtype.value_or(integral ? DType::kInt64 : kDefaultFloatDType);
-  Attrs attrs = FactoryAttrs({ArangeLength(start, end, step)}, dtype, options.device);
+  Attrs attrs = FactoryAttrs({ArangeLength(start, end, step, dtype)}, dtype, options.device);
   attrs.Set("start", start);
   attrs.Set("step", step);
   return DispatchOne("arange", {}, std::move(attrs));

@@ -22,13 +22,18 @@ Tensor empty(const Shape& sizes, TensorOptions options = {});
 Tensor zeros(const Shape& sizes, TensorOptions options = {});
 Tensor ones(const Shape& sizes, TensorOptions options = {});
 // Every element `value`; the dtype defaults to the value's (bool, int64 or float32).
+// Throws if the value does not fit the dtype (FitsInDType: 300 as uint8, 1e6 as float16).
 Tensor full(const Shape& sizes, Scalar value, TensorOptions options = {});
-// [start, end) in steps of `step` (non-zero, pointing from start toward end); the dtype
-// defaults to int64 when all three are integers, else float32.
+// [start, end) in steps of `step` (finite, non-zero, pointing from start toward end); the
+// dtype defaults to int64 when all three are integers, else float32. For an integral dtype
+// start, end and step are truncated to integers first (as PyTorch does for int64); element
+// i is start + i * step, in double for floating dtypes. bool is not supported.
 Tensor arange(Scalar end, TensorOptions options = {});
 Tensor arange(Scalar start, Scalar end, Scalar step = 1, TensorOptions options = {});
 // `steps` evenly spaced values from start to end inclusive, computed as PyTorch does:
-// start + i * step for the first half and end - (steps - 1 - i) * step for the rest.
+// start + i * step for the first half and end - (steps - 1 - i) * step for the rest, in
+// double, with start and end first truncated for an integral dtype; one step gives start.
+// bool is not supported.
 Tensor linspace(double start, double end, int64_t steps, TensorOptions options = {});
 // n x m identity (m = n when negative).
 Tensor eye(int64_t n, int64_t m = -1, TensorOptions options = {});

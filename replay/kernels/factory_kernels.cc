@@ -1,11 +1,14 @@
 // CPU kernels of the factories in fake_tensor/ops/factories.h. Outputs are fresh and
-// contiguous, so element i lives at data_ptr()[i].
+// contiguous, so element i lives at data_ptr()[i]. A call restricted to a region (attrs
+// "region_start" and "full_sizes", see region_rules.h) computes each element from its
+// index in the whole tensor.
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <type_traits>
 
 #include "fake_tensor/op_registry.h"
+#include "fake_tensor/region_rules.h"
 #include "replay/kernels/parallel.h"
 #include "replay/kernels/strided_loop.h"
 
@@ -19,6 +22,31 @@ void GenerateContiguous(const Tensor& out, Fn value_of) {
   ParallelFor(out.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) data[i] = value_of(i);
   });
+}
+
+// out[i] = value_of(g) for every element of a contiguous `out`, where g is the element's
+// row-major index in the whole tensor the call computes part of.
+template <typename T, typename Fn>
+void GenerateIndexed(const OpCall& call, const Tensor& out, Fn value_of) {
+  if (!call.attrs.Has("region_start")) {
+    GenerateContiguous<T>(out, value_of);
+    return;
+  }
+  const GlobalIndexMap map = GlobalIndexMapOf(call.attrs, out.sizes());
+  const Shape& sizes = out.sizes();
+  GenerateContiguous<T>(out, [&](int64_t i) {
+    int64_t global = map.offset;
+    for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
+      global += (i % sizes[d]) * map.strides[d];
+      i /= sizes[d];
+    }
+    return value_of(global);
+  });
+}
+
+// The sizes of the whole tensor a call computes (part of).
+Shape FullSizes(const OpCall& call, const Tensor& out) {
+  return call.attrs.Has("full_sizes") ? call.attrs.Get<Shape>("full_sizes") : out.sizes();
 }
 
 void FullKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
@@ -38,12 +66,12 @@ void ArangeKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
       // exceed int64 even though start + step * i, the element, does not.
       const uint64_t s = static_cast<uint64_t>(start.to<int64_t>());
       const uint64_t d = static_cast<uint64_t>(step.to<int64_t>());
-      GenerateContiguous<T>(outputs[0], [=](int64_t i) {
+      GenerateIndexed<T>(call, outputs[0], [=](int64_t i) {
         return CastElement<T>(static_cast<int64_t>(s + d * static_cast<uint64_t>(i)));
       });
     } else {
       const double s = start.to<double>(), d = step.to<double>();
-      GenerateContiguous<T>(outputs[0], [=](int64_t i) {
+      GenerateIndexed<T>(call, outputs[0], [=](int64_t i) {
         return CastElement<T>(s + d * static_cast<double>(i));
       });
     }
@@ -51,7 +79,7 @@ void ArangeKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
 }
 
 void LinspaceKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
-  const int64_t steps = outputs[0].numel();
+  const int64_t steps = NumElements(FullSizes(call, outputs[0]));
   VisitDType(outputs[0].dtype(), [&]<typename T>() {
     double start = call.attrs.Get<double>("start");
     double end = call.attrs.Get<double>("end");
@@ -62,7 +90,7 @@ void LinspaceKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
     const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
     // With one step the result is start (halfway 1); else the first half counts up.
     const int64_t halfway = steps == 1 ? 1 : steps / 2;
-    GenerateContiguous<T>(outputs[0], [=](int64_t i) {
+    GenerateIndexed<T>(call, outputs[0], [=](int64_t i) {
       // Counting from the nearer end keeps both endpoints exact.
       const double v = i < halfway ? start + step * static_cast<double>(i)
                                    : end - step * static_cast<double>(steps - 1 - i);
@@ -71,10 +99,10 @@ void LinspaceKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
-void EyeKernel(const OpCall&, absl::Span<const Tensor> outputs) {
-  const int64_t columns = outputs[0].size(1);
+void EyeKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const int64_t columns = FullSizes(call, outputs[0])[1];
   VisitDType(outputs[0].dtype(), [&]<typename T>() {
-    GenerateContiguous<T>(outputs[0], [=](int64_t i) {
+    GenerateIndexed<T>(call, outputs[0], [=](int64_t i) {
       return CastElement<T>(static_cast<int>(i / columns == i % columns));
     });
   });
@@ -84,7 +112,17 @@ void FromBytesKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   const std::string& bytes = call.attrs.Get<std::string>("bytes");
   if (outputs[0].dtype() == DType::kBool) {
     // A bool byte other than 0 or 1 is not a valid bool for the kernels that read it.
-    GenerateContiguous<bool>(outputs[0], [&](int64_t i) { return bytes[i] != 0; });
+    GenerateIndexed<bool>(call, outputs[0], [&](int64_t i) { return bytes[i] != 0; });
+    return;
+  }
+  if (call.attrs.Has("region_start")) {
+    VisitDType(outputs[0].dtype(), [&]<typename T>() {
+      GenerateIndexed<T>(call, outputs[0], [&](int64_t i) {
+        T value;
+        std::memcpy(&value, bytes.data() + i * sizeof(T), sizeof(T));
+        return value;
+      });
+    });
     return;
   }
   if (!bytes.empty()) std::memcpy(outputs[0].storage()->data(), bytes.data(), bytes.size());

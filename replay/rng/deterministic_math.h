@@ -2,15 +2,22 @@
 #define DEFERRED_REPLAY_RNG_DETERMINISTIC_MATH_H_
 
 // Transcendental functions for the random samplers, written once in plain IEEE arithmetic
-// (+, -, *, /, sqrt and explicit fused multiply-adds, each correctly rounded) so that every
-// compiler and device computes the same bits: the portable x86-64 build, an AVX2+FMA build
-// and CUDA device code. docs/RNG_MATH.md gives each algorithm bit for bit and the measured
-// accuracy. Callers must compile without implicit contraction (host: -ffp-contract=off;
-// nvcc: -fmad=false), without fast-math, and without flushing subnormals to zero.
+// (+, -, *, / and explicit fused multiply-adds, each correctly rounded, plus exact bit
+// manipulation) so that every compiler and device computes the same bits: the portable
+// x86-64 build, an AVX2+FMA build, and CUDA device code. docs/RNG_MATH.md gives each
+// algorithm bit for bit, and the accuracy measured by deterministic_math_test.
 //
-// Every function is straight-line code over its argument (selects, no data-dependent
-// branches, no tables), so a loop over it vectorizes. A NaN argument is returned unchanged;
-// an argument outside the domain gives the positive quiet NaN (0x7fc00000 / 0x7ff8...0).
+// Callers must compile without implicit contraction (host: -ffp-contract=off; nvcc:
+// -fmad=false), without fast-math, and without flushing subnormals to zero.
+//
+// Every function is straight-line code: no data-dependent branches and no tables. Choices
+// between computed values go through internal::Select, a bitwise blend, because GCC (with
+// its default -ftrapping-math) will not if-convert a ternary whose arms hold floating-point
+// arithmetic, and so would not vectorize a loop over these functions; conditions are
+// combined with & and |, not the short-circuiting && and ||, for the same reason.
+//
+// A NaN argument is returned unchanged; an argument outside the domain gives the positive
+// quiet NaN (bits 0x7fc00000 / 0x7ff8000000000000).
 
 #include <cstdint>
 
@@ -23,31 +30,33 @@
 
 namespace deferred::detmath {
 
-// Natural logarithm. Log(+0) = Log(-0) = -inf, Log(+inf) = +inf, Log(x < 0) = NaN.
+// Natural logarithm, within 1 ulp. Log(±0) = -inf, Log(+inf) = +inf, Log(x < 0) = NaN.
 DEFERRED_HOST_DEVICE inline float Log(float x);
 DEFERRED_HOST_DEVICE inline double Log(double x);
 
-// log(1 + x), accurate also for tiny x. Log1p(-1) = -inf, Log1p(x < -1) = NaN,
-// Log1p(+inf) = +inf, Log1p(±0) = ±0.
+// log(1 + x), within 1 ulp, also for tiny x. Log1p(±0) = ±0, Log1p(-1) = -inf,
+// Log1p(x < -1) = NaN, Log1p(+inf) = +inf.
 DEFERRED_HOST_DEVICE inline float Log1p(float x);
 DEFERRED_HOST_DEVICE inline double Log1p(double x);
 
-// e^x. Overflows to +inf, underflows through the subnormals to +0; Exp(-inf) = +0.
+// e^x, within 1 ulp. Overflows to +inf, underflows through the subnormals to +0;
+// Exp(-inf) = +0, Exp(+inf) = +inf.
 DEFERRED_HOST_DEVICE inline float Exp(float x);
 DEFERRED_HOST_DEVICE inline double Exp(double x);
 
-// Sets *s = sin(2*pi*u) and *c = cos(2*pi*u). u is reduced modulo 1/4 exactly, so the
-// result is accurate for every finite u (Box–Muller passes u in [0, 1]); exact at multiples
-// of 1/4. An infinite or NaN u gives NaN for both (a NaN u itself).
+// Sets *s = sin(2*pi*u) and *c = cos(2*pi*u), each within 1 ulp. u is reduced modulo 1/4
+// exactly, so this holds for every finite u (Box–Muller passes u in [0, 1]), and results
+// at multiples of 1/4 are exact (sin(2*pi*0.5) = -0). An infinite u gives NaN for both, a
+// NaN u gives u for both.
 DEFERRED_HOST_DEVICE inline void SinCos2Pi(float u, float* s, float* c);
 DEFERRED_HOST_DEVICE inline void SinCos2Pi(double u, double* s, double* c);
 
-// The error function. Erf(±inf) = ±1, Erf(±0) = ±0.
+// The error function, within 1 ulp. Erf(±0) = ±0, Erf(±inf) = ±1.
 DEFERRED_HOST_DEVICE inline float Erf(float x);
 DEFERRED_HOST_DEVICE inline double Erf(double x);
 
-// The inverse error function on (-1, 1): ErfInv(±1) = ±inf, ErfInv(|x| > 1) = NaN,
-// ErfInv(±0) = ±0.
+// The inverse error function on (-1, 1), within 2 ulp (docs/RNG_MATH.md has the measured
+// bound). ErfInv(±0) = ±0, ErfInv(±1) = ±inf, ErfInv(|x| > 1) = NaN.
 DEFERRED_HOST_DEVICE inline float ErfInv(float x);
 DEFERRED_HOST_DEVICE inline double ErfInv(double x);
 
@@ -99,20 +108,27 @@ DEFERRED_HOST_DEVICE inline double Fma(double a, double b, double c) {
 #endif
 }
 
-// The correctly rounded square root.
-DEFERRED_HOST_DEVICE inline float Sqrt(float x) {
-#ifdef __CUDA_ARCH__
-  return __fsqrt_rn(x);
-#else
-  return std::sqrt(x);
-#endif
+// `condition ? if_true : if_false`, as a bitwise blend of two values already computed (see
+// the file comment for why not a ternary).
+DEFERRED_HOST_DEVICE inline float Select(bool condition, float if_true, float if_false) {
+  const uint32_t mask = 0u - static_cast<uint32_t>(condition);
+  return FloatFromBits((Bits(if_true) & mask) | (Bits(if_false) & ~mask));
 }
-DEFERRED_HOST_DEVICE inline double Sqrt(double x) {
-#ifdef __CUDA_ARCH__
-  return __dsqrt_rn(x);
-#else
-  return std::sqrt(x);
-#endif
+DEFERRED_HOST_DEVICE inline double Select(bool condition, double if_true, double if_false) {
+  const uint64_t mask = uint64_t{0} - static_cast<uint64_t>(condition);
+  return DoubleFromBits((Bits(if_true) & mask) | (Bits(if_false) & ~mask));
+}
+
+// |x|, and `magnitude` with the sign bit of `sign`.
+DEFERRED_HOST_DEVICE inline float Abs(float x) { return FloatFromBits(Bits(x) & 0x7fffffffu); }
+DEFERRED_HOST_DEVICE inline double Abs(double x) {
+  return DoubleFromBits(Bits(x) & 0x7fffffffffffffffull);
+}
+DEFERRED_HOST_DEVICE inline float WithSignOf(float magnitude, float sign) {
+  return FloatFromBits(Bits(magnitude) | (Bits(sign) & 0x80000000u));
+}
+DEFERRED_HOST_DEVICE inline double WithSignOf(double magnitude, double sign) {
+  return DoubleFromBits(Bits(magnitude) | (Bits(sign) & 0x8000000000000000ull));
 }
 
 DEFERRED_HOST_DEVICE inline float InfF() { return FloatFromBits(0x7f800000u); }
@@ -120,16 +136,44 @@ DEFERRED_HOST_DEVICE inline double InfD() { return DoubleFromBits(0x7ff000000000
 DEFERRED_HOST_DEVICE inline float NanF() { return FloatFromBits(0x7fc00000u); }
 DEFERRED_HOST_DEVICE inline double NanD() { return DoubleFromBits(0x7ff8000000000000ull); }
 
-// log(x) + c for finite x > 0 and |c| <= 2^-23 * log-ulp scale: x = 2^k * m with m in
-// [sqrt(2)/2, sqrt(2)), f = m - 1 (exact), s = f / (2 + f), and
-// log(1 + f) = f - hfsq + s * (hfsq + R(s^2)) with hfsq = f^2 / 2.
+// sqrt(x) for finite x > 0, within about half an ulp. Computed by Newton's method rather
+// than std::sqrt because, with errno-setting math (GCC's default), a std::sqrt call keeps a
+// loop from vectorizing. 1/sqrt(x) starts from a bit-level estimate (relative error below
+// 3.5%), Newton steps y += y * (1/2 - (x/2) * y^2) take it below 2^-30 (float) or 2^-60
+// (double), and s = x * y is corrected once by its residual x - s^2.
+DEFERRED_HOST_DEVICE inline float SqrtPositive(float x) {
+  const float half_x = 0.5f * x;
+  float y = FloatFromBits(0x5f375a86u - (Bits(x) >> 1));
+  y = Fma(y, Fma(-half_x * y, y, 0.5f), y);
+  y = Fma(y, Fma(-half_x * y, y, 0.5f), y);
+  y = Fma(y, Fma(-half_x * y, y, 0.5f), y);
+  const float s = x * y;
+  return Fma(Fma(-s, s, x), 0.5f * y, s);
+}
+DEFERRED_HOST_DEVICE inline double SqrtPositive(double x) {
+  const double half_x = 0.5 * x;
+  double y = DoubleFromBits(0x5fe6eb50c7b537a9ull - (Bits(x) >> 1));
+  y = Fma(y, Fma(-half_x * y, y, 0.5), y);
+  y = Fma(y, Fma(-half_x * y, y, 0.5), y);
+  y = Fma(y, Fma(-half_x * y, y, 0.5), y);
+  y = Fma(y, Fma(-half_x * y, y, 0.5), y);
+  const double s = x * y;
+  return Fma(Fma(-s, s, x), 0.5 * y, s);
+}
+
+// log(x) + c for finite x > 0 and a correction |c| < 2^-20 * ulp-scale of the result (0 for
+// Log; Log1p's rounding error of 1 + x). x = 2^k * m with m in [sqrt(2)/2, sqrt(2)), so
+// f = m - 1 is exact; with s = f / (2 + f) and z = s^2,
+//   log(1 + f) = f - hfsq + s * (hfsq + R(z)),  hfsq = f^2 / 2,
+// R a minimax polynomial for (log((1 + s) / (1 - s)) - 2s) / s, and
+//   log(x) + c = k * ln2_hi + (f - (hfsq - (s * (hfsq + R) + (k * ln2_lo + c)))).
 DEFERRED_HOST_DEVICE inline float LogPositive(float x, float c) {
   const bool subnormal = x < 0x1p-126f;
-  const float scaled = subnormal ? x * 0x1p25f : x;
-  // Adding 1.0 - sqrt(2)/2 in the bits carries into the exponent exactly when m >= sqrt(2).
+  const float scaled = Select(subnormal, x * 0x1p25f, x);
+  // Adding 1 - sqrt(2)/2 in the bits carries into the exponent exactly when m >= sqrt(2).
   const uint32_t shifted = Bits(scaled) + (0x3f800000u - 0x3f3504f3u);
-  const float k = static_cast<float>(static_cast<int32_t>(shifted >> 23) -
-                                     (subnormal ? 127 + 25 : 127));
+  const int32_t k_int = static_cast<int32_t>(shifted >> 23) - (subnormal ? 127 + 25 : 127);
+  const float k = static_cast<float>(k_int);
   const float m = FloatFromBits((shifted & 0x007fffffu) + 0x3f3504f3u);
   const float f = m - 1.0f;
   const float s = f / (2.0f + f);
@@ -141,17 +185,15 @@ DEFERRED_HOST_DEVICE inline float LogPositive(float x, float c) {
   r = r * z;
   const float hfsq = 0.5f * f * f;
   const float tail = s * (hfsq + r) + Fma(k, -0x1.05c61p-29f, c);
-  const float log1p_f = f - (hfsq - tail);
-  return Fma(k, 0x1.62e43p-1f, log1p_f);
+  return Fma(k, 0x1.62e43p-1f, f - (hfsq - tail));
 }
-
 DEFERRED_HOST_DEVICE inline double LogPositive(double x, double c) {
   const bool subnormal = x < 0x1p-1022;
-  const double scaled = subnormal ? x * 0x1p54 : x;
+  const double scaled = Select(subnormal, x * 0x1p54, x);
   const uint64_t shifted = Bits(scaled) + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
-  // (shifted >> 52) is the biased exponent; 0x4330... + n is the double 2^52 + n.
+  // The bits 0x4330000000000000 + n are the double 2^52 + n: k without an int64 conversion.
   const double k = DoubleFromBits((shifted >> 52) | 0x4330000000000000ull) -
-                   (subnormal ? 0x1p52 + (1023 + 54) : 0x1p52 + 1023);
+                   Select(subnormal, 0x1p52 + (1023 + 54), 0x1p52 + 1023);
   const double m = DoubleFromBits((shifted & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull);
   const double f = m - 1.0;
   const double s = f / (2.0 + f);
@@ -166,223 +208,287 @@ DEFERRED_HOST_DEVICE inline double LogPositive(double x, double c) {
   r = r * z;
   const double hfsq = 0.5 * f * f;
   const double tail = s * (hfsq + r) + Fma(k, 0x1.abc9e3b39803fp-56, c);
-  const double log1p_f = f - (hfsq - tail);
-  return Fma(k, 0x1.62e42fefa39efp-1, log1p_f);
+  return Fma(k, 0x1.62e42fefa39efp-1, f - (hfsq - tail));
+}
+
+// The correction c with log(1 + x) = log(u) + c to far below an ulp, where u = 1 + x
+// rounded: 1 + x = u + e exactly (Knuth's TwoSum) and log(1 + e/u) = e/u to first order.
+DEFERRED_HOST_DEVICE inline float Log1pCorrection(float x, float u) {
+  const float x_part = u - 1.0f;
+  const float e = (1.0f - (u - x_part)) + (x - x_part);
+  return e / u;
+}
+DEFERRED_HOST_DEVICE inline double Log1pCorrection(double x, double u) {
+  const double x_part = u - 1.0;
+  const double e = (1.0 - (u - x_part)) + (x - x_part);
+  return e / u;
 }
 
 }  // namespace internal
 
 DEFERRED_HOST_DEVICE inline float Log(float x) {
+  using internal::Select;
   const float r = internal::LogPositive(x, 0.0f);
-  return x > 0.0f && x < internal::InfF() ? r
-         : x == 0.0f                      ? -internal::InfF()
-         : x < 0.0f                       ? internal::NanF()
-                                          : x;
+  const float special = Select(x == 0.0f, -internal::InfF(), Select(x < 0.0f, internal::NanF(), x));
+  return Select((x > 0.0f) & (x < internal::InfF()), r, special);
 }
 
 DEFERRED_HOST_DEVICE inline double Log(double x) {
+  using internal::Select;
   const double r = internal::LogPositive(x, 0.0);
-  return x > 0.0 && x < internal::InfD() ? r
-         : x == 0.0                      ? -internal::InfD()
-         : x < 0.0                       ? internal::NanD()
-                                         : x;
+  const double special = Select(x == 0.0, -internal::InfD(), Select(x < 0.0, internal::NanD(), x));
+  return Select((x > 0.0) & (x < internal::InfD()), r, special);
 }
 
 DEFERRED_HOST_DEVICE inline float Log1p(float x) {
-  // 1 + x = u + e exactly (TwoSum); log(1 + x) = log(u) + e / u to well below an ulp.
+  using internal::Select;
   const float u = 1.0f + x;
-  const float x_part = u - 1.0f;
-  const float e = (1.0f - (u - x_part)) + (x - x_part);
-  const float r = internal::LogPositive(u, e / u);
-  return x > -1.0f && x < internal::InfF() ? (x == 0.0f ? x : r)
-         : x == -1.0f                      ? -internal::InfF()
-         : x < -1.0f                       ? internal::NanF()
-                                           : x;
+  const float r = internal::LogPositive(u, internal::Log1pCorrection(x, u));
+  const float special =
+      Select(x == -1.0f, -internal::InfF(), Select(x < -1.0f, internal::NanF(), x));
+  // x itself for ±0 keeps the sign of zero.
+  return Select((x > -1.0f) & (x < internal::InfF()) & (x != 0.0f), r, special);
 }
 
 DEFERRED_HOST_DEVICE inline double Log1p(double x) {
+  using internal::Select;
   const double u = 1.0 + x;
-  const double x_part = u - 1.0;
-  const double e = (1.0 - (u - x_part)) + (x - x_part);
-  const double r = internal::LogPositive(u, e / u);
-  return x > -1.0 && x < internal::InfD() ? (x == 0.0 ? x : r)
-         : x == -1.0                      ? -internal::InfD()
-         : x < -1.0                       ? internal::NanD()
-                                          : x;
+  const double r = internal::LogPositive(u, internal::Log1pCorrection(x, u));
+  const double special =
+      Select(x == -1.0, -internal::InfD(), Select(x < -1.0, internal::NanD(), x));
+  return Select((x > -1.0) & (x < internal::InfD()) & (x != 0.0), r, special);
 }
 
 DEFERRED_HOST_DEVICE inline float Exp(float x) {
-  // Beyond these bounds the result is already +inf or +0; clamping keeps k in range.
-  const float xc = x > 89.0f ? 89.0f : x < -104.0f ? -104.0f : x;
-  // t = 1.5 * 2^23 + k with k = round(x / ln 2), exact in the low bits of t.
-  const float t = internal::Fma(xc, 0x1.715476p+0f, 0x1.8p23f);
+  using internal::Fma;
+  using internal::Select;
+  // Beyond these bounds the result is already +inf or +0; clamping keeps k in range. A NaN
+  // passes through both comparisons.
+  const float xc = Select(x > 89.0f, 89.0f, Select(x < -104.0f, -104.0f, x));
+  // t = 1.5 * 2^23 + k with k = round(x / ln 2): k sits exactly in the low bits of t.
+  const float t = Fma(xc, 0x1.715476p+0f, 0x1.8p23f);
   const float k = t - 0x1.8p23f;
-  const float r = internal::Fma(k, 0x1.05c61p-29f, internal::Fma(k, -0x1.62e43p-1f, xc));
+  // r = x - k * ln 2 in [-0.35, 0.35]; its first part is exact (Cody and Waite).
+  const float r = Fma(k, 0x1.05c61p-29f, Fma(k, -0x1.62e43p-1f, xc));
   float p = 0x1.694c86p-10f;
-  p = internal::Fma(p, r, 0x1.12397cp-7f);
-  p = internal::Fma(p, r, 0x1.555a26p-5f);
-  p = internal::Fma(p, r, 0x1.555492p-3f);
-  p = internal::Fma(p, r, 0x1.fffffap-2f);
-  p = internal::Fma(p, r, 1.0f);
-  p = internal::Fma(p, r, 1.0f);
-  // 2^k = 2^k1 * 2^k2 with k1 = floor(k / 2), so that both factors are normal floats.
+  p = Fma(p, r, 0x1.12397cp-7f);
+  p = Fma(p, r, 0x1.555a26p-5f);
+  p = Fma(p, r, 0x1.555492p-3f);
+  p = Fma(p, r, 0x1.fffffap-2f);
+  p = Fma(p, r, 1.0f);
+  p = Fma(p, r, 1.0f);
+  // 2^k = 2^k1 * 2^k2 with k1 = floor(k / 2): both factors are normal floats, and the
+  // product rounds once, also into the subnormals.
   const uint32_t k_biased = internal::Bits(t) - internal::Bits(0x1.8p23f) + 256u;
   const uint32_t k1_biased = k_biased >> 1;
   const uint32_t k2_biased = k_biased - k1_biased;
   const float scale1 = internal::FloatFromBits((k1_biased - 1u) << 23);
   const float scale2 = internal::FloatFromBits((k2_biased - 1u) << 23);
-  const float result = p * scale1 * scale2;
-  return x == x ? result : x;
+  return Select(x == x, p * scale1 * scale2, x);
 }
 
 DEFERRED_HOST_DEVICE inline double Exp(double x) {
-  const double xc = x > 710.0 ? 710.0 : x < -746.0 ? -746.0 : x;
-  const double t = internal::Fma(xc, 0x1.71547652b82fep+0, 0x1.8p52);
+  using internal::Fma;
+  using internal::Select;
+  const double xc = Select(x > 710.0, 710.0, Select(x < -746.0, -746.0, x));
+  const double t = Fma(xc, 0x1.71547652b82fep+0, 0x1.8p52);
   const double k = t - 0x1.8p52;
-  const double r = internal::Fma(k, -0x1.abc9e3b39803fp-56,
-                                 internal::Fma(k, -0x1.62e42fefa39efp-1, xc));
+  const double r = Fma(k, -0x1.abc9e3b39803fp-56, Fma(k, -0x1.62e42fefa39efp-1, xc));
   double p = 0x1.ad92c5d75f195p-26;
-  p = internal::Fma(p, r, 0x1.28adf7b51df2fp-22);
-  p = internal::Fma(p, r, 0x1.71df18fd0e407p-19);
-  p = internal::Fma(p, r, 0x1.a0199963bbc45p-16);
-  p = internal::Fma(p, r, 0x1.a01a012febadcp-13);
-  p = internal::Fma(p, r, 0x1.6c16c18475a3fp-10);
-  p = internal::Fma(p, r, 0x1.1111111126b38p-7);
-  p = internal::Fma(p, r, 0x1.55555555506cp-5);
-  p = internal::Fma(p, r, 0x1.55555555554fep-3);
-  p = internal::Fma(p, r, 0x1.000000000000ap-1);
-  p = internal::Fma(p, r, 1.0);
-  p = internal::Fma(p, r, 1.0);
+  p = Fma(p, r, 0x1.28adf7b51df2fp-22);
+  p = Fma(p, r, 0x1.71df18fd0e407p-19);
+  p = Fma(p, r, 0x1.a0199963bbc45p-16);
+  p = Fma(p, r, 0x1.a01a012febadcp-13);
+  p = Fma(p, r, 0x1.6c16c18475a3fp-10);
+  p = Fma(p, r, 0x1.1111111126b38p-7);
+  p = Fma(p, r, 0x1.55555555506cp-5);
+  p = Fma(p, r, 0x1.55555555554fep-3);
+  p = Fma(p, r, 0x1.000000000000ap-1);
+  p = Fma(p, r, 1.0);
+  p = Fma(p, r, 1.0);
   const uint64_t k_biased = internal::Bits(t) - internal::Bits(0x1.8p52) + 2048u;
   const uint64_t k1_biased = k_biased >> 1;
   const uint64_t k2_biased = k_biased - k1_biased;
   const double scale1 = internal::DoubleFromBits((k1_biased - 1u) << 52);
   const double scale2 = internal::DoubleFromBits((k2_biased - 1u) << 52);
-  const double result = p * scale1 * scale2;
-  return x == x ? result : x;
+  return Select(x == x, p * scale1 * scale2, x);
 }
 
 DEFERRED_HOST_DEVICE inline void SinCos2Pi(float u, float* s, float* c) {
-  // v = u - round(u) in [-1/2, 1/2] and r = v - q/4 in [-1/8, 1/8], both exact. Floats of
-  // magnitude >= 2^23 are integers, hence v = 0.
-  const bool finite = u - u == 0.0f;
-  const float a = u < 0x1p23f && u > -0x1p23f ? u : 0.0f;
-  const float shift = a < 0.0f ? -0x1p23f : 0x1p23f;
+  using internal::Fma;
+  using internal::Select;
+  // v = u - round(u) in [-1/2, 1/2], then r = v - q/4 in [-1/8, 1/8] with q = round(4v);
+  // both steps are exact. Floats of magnitude >= 2^23 are integers: v = 0.
+  const float a = Select((u < 0x1p23f) & (u > -0x1p23f), u, 0.0f);
+  const float shift = Select(a < 0.0f, -0x1p23f, 0x1p23f);
   const float v = a - ((a + shift) - shift);
-  const float t = internal::Fma(v, 4.0f, 0x1.8p23f);
+  const float t = Fma(v, 4.0f, 0x1.8p23f);
   const float q = t - 0x1.8p23f;
-  const float r = internal::Fma(q, -0.25f, v);
+  const float r = Fma(q, -0.25f, v);
   const uint32_t quadrant = internal::Bits(t) & 3u;
   const float r2 = r * r;
+  // sin(2 pi r) = r * 2pi_hi + r * (2pi_lo + r^2 * S(r^2)), cos(2 pi r) = 1 + r^2 * C(r^2).
+  // 2pi_hi is 2 pi rounded down, so 2pi_lo > 0 and sin(2 pi (-0)) = -0.
   float ps = 0x1.46c086p+5f;
-  ps = internal::Fma(ps, r2, -0x1.32b5ap+6f);
-  ps = internal::Fma(ps, r2, 0x1.466b84p+6f);
-  ps = internal::Fma(ps, r2, -0x1.4abbcep+5f);
-  const float sin_r = internal::Fma(r, 0x1.921fb6p+2f, r * internal::Fma(ps, r2, -0x1.777a5cp-23f));
+  ps = Fma(ps, r2, -0x1.32b5ap+6f);
+  ps = Fma(ps, r2, 0x1.466b84p+6f);
+  ps = Fma(ps, r2, -0x1.4abbcep+5f);
+  const float sin_r = Fma(r, 0x1.921fb4p+2f, r * Fma(ps, r2, 0x1.4442d2p-22f));
   float pc = 0x1.d684aap+5f;
-  pc = internal::Fma(pc, r2, -0x1.55b7cep+6f);
-  pc = internal::Fma(pc, r2, 0x1.03c1b8p+6f);
-  pc = internal::Fma(pc, r2, -0x1.3bd3ccp+4f);
-  const float cos_r = internal::Fma(pc, r2, 1.0f);
-  const float sin_out = quadrant == 0u   ? sin_r
-                        : quadrant == 1u ? cos_r
-                        : quadrant == 2u ? -sin_r
-                                         : -cos_r;
-  const float cos_out = quadrant == 0u   ? cos_r
-                        : quadrant == 1u ? -sin_r
-                        : quadrant == 2u ? -cos_r
-                                         : sin_r;
-  const float invalid = u == u ? internal::NanF() : u;
-  *s = finite ? sin_out : invalid;
-  *c = finite ? cos_out : invalid;
+  pc = Fma(pc, r2, -0x1.55b7cep+6f);
+  pc = Fma(pc, r2, 0x1.03c1b8p+6f);
+  pc = Fma(pc, r2, -0x1.3bd3ccp+4f);
+  const float cos_r = Fma(pc, r2, 1.0f);
+  // sin and cos of 2 pi (r + quadrant / 4).
+  const bool swap = (quadrant & 1u) != 0u;
+  const float sin_abs = Select(swap, cos_r, sin_r);
+  const float cos_abs = Select(swap, sin_r, cos_r);
+  const float sin_out = Select(quadrant >= 2u, -sin_abs, sin_abs);
+  const float cos_out = Select(((quadrant + 1u) & 2u) != 0u, -cos_abs, cos_abs);
+  const bool finite = u - u == 0.0f;
+  const float invalid = Select(u == u, internal::NanF(), u);
+  *s = Select(finite, sin_out, invalid);
+  *c = Select(finite, cos_out, invalid);
 }
 
 DEFERRED_HOST_DEVICE inline void SinCos2Pi(double u, double* s, double* c) {
-  const bool finite = u - u == 0.0;
-  const double a = u < 0x1p52 && u > -0x1p52 ? u : 0.0;
-  const double shift = a < 0.0 ? -0x1p52 : 0x1p52;
+  using internal::Fma;
+  using internal::Select;
+  const double a = Select((u < 0x1p52) & (u > -0x1p52), u, 0.0);
+  const double shift = Select(a < 0.0, -0x1p52, 0x1p52);
   const double v = a - ((a + shift) - shift);
-  const double t = internal::Fma(v, 4.0, 0x1.8p52);
+  const double t = Fma(v, 4.0, 0x1.8p52);
   const double q = t - 0x1.8p52;
-  const double r = internal::Fma(q, -0.25, v);
+  const double r = Fma(q, -0.25, v);
   const uint64_t quadrant = internal::Bits(t) & 3u;
   const double r2 = r * r;
   double ps = 0x1.e3fe157a20439p+1;
-  ps = internal::Fma(ps, r2, -0x1.e3009539b8239p+3);
-  ps = internal::Fma(ps, r2, 0x1.5078300841253p+5);
-  ps = internal::Fma(ps, r2, -0x1.32d2cce31fa29p+6);
-  ps = internal::Fma(ps, r2, 0x1.466bc67758c6ap+6);
-  ps = internal::Fma(ps, r2, -0x1.4abbce625be46p+5);
-  const double sin_r =
-      internal::Fma(r, 0x1.921fb54442d18p+2, r * internal::Fma(ps, r2, 0x1.1a62633145c07p-52));
+  ps = Fma(ps, r2, -0x1.e3009539b8239p+3);
+  ps = Fma(ps, r2, 0x1.5078300841253p+5);
+  ps = Fma(ps, r2, -0x1.32d2cce31fa29p+6);
+  ps = Fma(ps, r2, 0x1.466bc67758c6ap+6);
+  ps = Fma(ps, r2, -0x1.4abbce625be46p+5);
+  const double sin_r = Fma(r, 0x1.921fb54442d18p+2, r * Fma(ps, r2, 0x1.1a62633145c07p-52));
   double pc = -0x1.b1673f09c707fp+0;
-  pc = internal::Fma(pc, r2, 0x1.f9c89cce8e2d6p+2);
-  pc = internal::Fma(pc, r2, -0x1.a6d1e7297d362p+4);
-  pc = internal::Fma(pc, r2, 0x1.e1f5067b90e22p+5);
-  pc = internal::Fma(pc, r2, -0x1.55d3c7e3c325cp+6);
-  pc = internal::Fma(pc, r2, 0x1.03c1f081b5a67p+6);
-  pc = internal::Fma(pc, r2, -0x1.3bd3cc9be45dep+4);
-  const double cos_r = internal::Fma(pc, r2, 1.0);
-  const double sin_out = quadrant == 0u   ? sin_r
-                         : quadrant == 1u ? cos_r
-                         : quadrant == 2u ? -sin_r
-                                          : -cos_r;
-  const double cos_out = quadrant == 0u   ? cos_r
-                         : quadrant == 1u ? -sin_r
-                         : quadrant == 2u ? -cos_r
-                                          : sin_r;
-  const double invalid = u == u ? internal::NanD() : u;
-  *s = finite ? sin_out : invalid;
-  *c = finite ? cos_out : invalid;
-}
-
-// Provisional: Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7).
-DEFERRED_HOST_DEVICE inline double Erf(double x) {
-  const double a = x < 0.0 ? -x : x;
-  const double t = 1.0 / (1.0 + 0.3275911 * a);
-  double p = 1.061405429;
-  p = internal::Fma(p, t, -1.453152027);
-  p = internal::Fma(p, t, 1.421413741);
-  p = internal::Fma(p, t, -0.284496736);
-  p = internal::Fma(p, t, 0.254829592);
-  const double y = 1.0 - p * t * Exp(-a * a);
-  const double r = x < 0.0 ? -y : y;
-  return x == 0.0 ? x : r;
+  pc = Fma(pc, r2, 0x1.f9c89cce8e2d6p+2);
+  pc = Fma(pc, r2, -0x1.a6d1e7297d362p+4);
+  pc = Fma(pc, r2, 0x1.e1f5067b90e22p+5);
+  pc = Fma(pc, r2, -0x1.55d3c7e3c325cp+6);
+  pc = Fma(pc, r2, 0x1.03c1f081b5a67p+6);
+  pc = Fma(pc, r2, -0x1.3bd3cc9be45dep+4);
+  const double cos_r = Fma(pc, r2, 1.0);
+  const bool swap = (quadrant & 1u) != 0u;
+  const double sin_abs = Select(swap, cos_r, sin_r);
+  const double cos_abs = Select(swap, sin_r, cos_r);
+  const double sin_out = Select(quadrant >= 2u, -sin_abs, sin_abs);
+  const double cos_out = Select(((quadrant + 1u) & 2u) != 0u, -cos_abs, cos_abs);
+  const bool finite = u - u == 0.0;
+  const double invalid = Select(u == u, internal::NanD(), u);
+  *s = Select(finite, sin_out, invalid);
+  *c = Select(finite, cos_out, invalid);
 }
 
 DEFERRED_HOST_DEVICE inline float Erf(float x) {
-  return static_cast<float>(Erf(static_cast<double>(x)));
+  using internal::Fma;
+  using internal::Select;
+  const float a = internal::Abs(x);
+  // Region 0, a < 1: erf = a + a * Q(a^2). Regions 1 and 2, [1, 2) and [2, 3.92): erf =
+  // 1 - E(a - center) with E approximating erfc. Beyond 3.92, erfc < 2^-25: erf rounds to 1.
+  const bool in0 = a < 1.0f;
+  const bool in1 = a < 2.0f;
+  const float v = Select(in0, a * a, a - Select(in1, 1.5f, 3.0f));
+  const auto pick = [&](float c0, float c1, float c2) {
+    return Select(in0, c0, Select(in1, c1, c2));
+  };
+  float p = pick(0.0f, 0.0f, 0x1.526c6cp-17f);
+  p = Fma(p, v, pick(0.0f, 0x1.a97bc6p-13f, -0x1.6a5ea6p-16f));
+  p = Fma(p, v, pick(0.0f, -0x1.9519dap-10f, -0x1.bd7314p-17f));
+  p = Fma(p, v, pick(0.0f, 0x1.28db72p-9f, 0x1.25adfep-13f));
+  p = Fma(p, v, pick(0.0f, 0x1.344934p-8f, -0x1.99c1c4p-12f));
+  p = Fma(p, v, pick(0x1.4c5cb4p-14f, -0x1.3c35aap-6f, 0x1.81c3f2p-11f));
+  p = Fma(p, v, pick(-0x1.a5197ap-11f, 0x1.e744cap-7f, -0x1.0a7a1ep-10f));
+  p = Fma(p, v, pick(0x1.542fecp-8f, 0x1.6d545ap-5f, 0x1.11e652p-10f));
+  p = Fma(p, v, pick(-0x1.b7fec4p-6f, -0x1.1c2a18p-3f, -0x1.9db726p-11f));
+  p = Fma(p, v, pick(0x1.ce2d52p-4f, 0x1.6d5aa8p-3f, 0x1.b60494p-12f));
+  p = Fma(p, v, pick(-0x1.81274p-2f, -0x1.e72372p-4f, -0x1.2408f6p-13f));
+  p = Fma(p, v, pick(0x1.06eba8p-3f, 0x1.15aaa8p-5f, 0x1.729fa4p-16f));
+  const float y = Select(in0, Fma(a, p, a), 1.0f - p);
+  return Select(x == x, internal::WithSignOf(Select(a < 3.92f, y, 1.0f), x), x);
 }
 
-// Provisional: Giles' single-precision approximation.
+DEFERRED_HOST_DEVICE inline double Erf(double x) {
+  using internal::Fma;
+  using internal::Select;
+  const double a = internal::Abs(x);
+  // Region 0, a < 1: erf = a + a * Q(a^2). Regions 1-4, [1, 2), [2, 3), [3, 4), [4, 5.9):
+  // erf = 1 - E(a - center) with E approximating erfc. Beyond 5.9, erfc < 2^-54.
+  const bool in0 = a < 1.0;
+  const bool in1 = a < 2.0;
+  const bool in2 = a < 3.0;
+  const bool in3 = a < 4.0;
+  const double v =
+      Select(in0, a * a, a - Select(in1, 1.5, Select(in2, 2.5, Select(in3, 3.5, 5.0))));
+  const auto pick = [&](double c0, double c1, double c2, double c3, double c4) {
+    return Select(in0, c0, Select(in1, c1, Select(in2, c2, Select(in3, c3, c4))));
+  };
+  double p = pick(0.0, 0x1.29e9f9802fe75p-22, 0.0, 0.0, -0x1.82a3472b3ffc3p-38);
+  p = Fma(p, v, pick(0.0, -0x1.7c925fd6f6269p-20, -0x1.4678305fc0f4cp-23, 0.0, 0x1.095e30db7d317p-35));
+  p = Fma(p, v, pick(0.0, -0x1.2f4476ed3dc67p-21, 0x1.4c8a13b125d87p-21, 0.0, -0x1.79bb31f33e494p-34));
+  p = Fma(p, v, pick(0.0, 0x1.d714940de9023p-17, -0x1.a21d69bc2b6e1p-23, -0x1.6664b08499648p-24, 0x1.b648ef50bb446p-33));
+  p = Fma(p, v, pick(0.0, -0x1.2d636864f876bp-16, -0x1.3a23821493119p-18, 0x1.475fd6db4c998p-22, -0x1.d49f464aeed17p-32));
+  p = Fma(p, v, pick(0x1.2978304266ff7p-34, -0x1.45ccc71496c93p-14, 0x1.d890f69aad315p-17, -0x1.e085e2a5ff543p-22, 0x1.b724cb3f4064fp-31));
+  p = Fma(p, v, pick(-0x1.46794feb16f44p-30, 0x1.0acf628e8a787p-12, -0x1.58e531ac78c35p-18, -0x1.de7eafc53dfd3p-22, -0x1.625878ba525d7p-30));
+  p = Fma(p, v, pick(0x1.fc78cbccf6129p-27, 0x1.85b3e316db128p-14, -0x1.4a84e19a469abp-14, 0x1.378225dc2252fp-18, 0x1.f3b041767510cp-30));
+  p = Fma(p, v, pick(-0x1.5f9828c55da45p-23, -0x1.c0380f0c067p-10, 0x1.06718e25d97e8p-12, -0x1.013482047e374p-16, -0x1.34d9cfa7e6423p-29));
+  p = Fma(p, v, pick(0x1.b9ee95850f6f5p-20, 0x1.35ae4fa1b582cp-9, -0x1.11551a66945e8p-12, 0x1.1f62ce797f0a5p-15, 0x1.4bdd2fa73991dp-29));
+  p = Fma(p, v, pick(-0x1.f4d333884b5cap-17, 0x1.36d73a6d48a15p-8, -0x1.1c610c99347e1p-11, -0x1.e8280250c3ad2p-15, -0x1.32d152bc85637p-29));
+  p = Fma(p, v, pick(0x1.f9a335388d2f5p-14, -0x1.3ca3d72e6923dp-6, 0x1.6ecdbf61d4bdcp-9, 0x1.46154181f53dep-14, 0x1.e230996ccbceep-30));
+  p = Fma(p, v, pick(-0x1.c02db49b09506p-11, 0x1.e723726b4f5e9p-7, -0x1.90e81282f5384p-8, -0x1.586baf9daeb31p-14, -0x1.3c4f4cdbaa1cbp-30));
+  p = Fma(p, v, pick(0x1.565bcd12991cp-8, 0x1.6d5a95d0a8091p-5, 0x1.1a89b97cf4df1p-7, 0x1.1c07720c16baap-14, 0x1.516e1483bb9cap-31));
+  p = Fma(p, v, pick(-0x1.b82ce312abf08p-6, -0x1.1c2a02beb69e4p-3, -0x1.119da0c46f1ecp-7, -0x1.62ccea65a224ep-15, -0x1.196e30eebfb26p-32));
+  p = Fma(p, v, pick(0x1.ce2f21a04362dp-4, 0x1.6d5a95d0a1b49p-3, 0x1.64e3dcd3af166p-8, 0x1.3d0e43d72c9dep-16, 0x1.589ae9b5943d5p-34));
+  p = Fma(p, v, pick(-0x1.812746b0379fdp-2, -0x1.e723726b824abp-4, -0x1.1d83170fbf636p-9, -0x1.6a5972199260ap-18, -0x1.13af2928003aep-36));
+  p = Fma(p, v, pick(0x1.06eba8214db69p-3, 0x1.15aaa8ec85205p-5, 0x1.aab859b20acb6p-12, 0x1.8ef2a9a181a2dp-21, 0x1.b0c1bb40cf6f1p-40));
+  const double y = Select(in0, Fma(a, p, a), 1.0 - p);
+  return Select(x == x, internal::WithSignOf(Select(a < 5.9, y, 1.0), x), x);
+}
+
 DEFERRED_HOST_DEVICE inline float ErfInv(float x) {
-  const float w0 = -Log(internal::Fma(-x, x, 1.0f));
-  const bool central = w0 < 5.0f;
-  const float w = central ? w0 - 2.5f : internal::Sqrt(w0) - 3.0f;
-  float p = central ? 2.81022636e-08f : -0.000200214257f;
-  p = internal::Fma(p, w, central ? 3.43273939e-07f : 0.000100950558f);
-  p = internal::Fma(p, w, central ? -3.5233877e-06f : 0.00134934322f);
-  p = internal::Fma(p, w, central ? -4.39150654e-06f : -0.00367342844f);
-  p = internal::Fma(p, w, central ? 0.00021858087f : 0.00573950773f);
-  p = internal::Fma(p, w, central ? -0.00125372503f : -0.0076224613f);
-  p = internal::Fma(p, w, central ? -0.00417768164f : 0.00943887047f);
-  p = internal::Fma(p, w, central ? 0.246640727f : 1.00167406f);
-  p = internal::Fma(p, w, central ? 1.50140941f : 2.83297682f);
-  const float r = p * x;
-  return x > -1.0f && x < 1.0f ? r
-         : x == 1.0f           ? internal::InfF()
-         : x == -1.0f          ? -internal::InfF()
-         : x == x              ? internal::NanF()
-                               : x;
+  using internal::Fma;
+  using internal::Select;
+  const float a = internal::Abs(x);
+  // w = -log(1 - a^2), with 1 - a^2 rounded once (w <= 16 for a <= 1 - 2^-24). Then
+  // erfinv(a) = a * P(v), P(v) = c0 + v * P1(v), in three regions: v = w - center for
+  // w < 2.5 and w < 5, v = sqrt(w) - center beyond. Each center is chosen so that P's value
+  // there, c0, is within 0.002 ulp of a float; the last step a * c0 + a * (v * P1) rounds
+  // once at full size.
+  const float w = -internal::LogPositive(Fma(-a, a, 1.0f), 0.0f);
+  const bool in0 = w < 2.5f;
+  const bool in1 = w < 5.0f;
+  const float v = Select(in1, w - Select(in0, 0x1.02p+0f, 0x1.c7p+1f),
+                         internal::SqrtPositive(w) - 0x1.8fp+1f);
+  const auto pick = [&](float c0, float c1, float c2) {
+    return Select(in0, c0, Select(in1, c1, c2));
+  };
+  const float c0 = pick(0x1.211a84p+0f, 0x1.c1744ep+0f, 0x1.79a94cp+1f);
+  float p = pick(0.0f, 0.0f, -0x1.03012ap-15f);
+  p = Fma(p, v, pick(0.0f, 0.0f, 0x1.06a62cp-13f));
+  p = Fma(p, v, pick(0x1.d53aa2p-24f, 0.0f, -0x1.02408ep-13f));
+  p = Fma(p, v, pick(-0x1.1a1188p-21f, 0x1.08e1b2p-22f, -0x1.3faea4p-12f));
+  p = Fma(p, v, pick(-0x1.2008c2p-18f, -0x1.661518p-22f, 0x1.51916ep-10f));
+  p = Fma(p, v, pick(0x1.3e58f6p-15f, -0x1.08bfb2p-16f, -0x1.531b0ap-9f));
+  p = Fma(p, v, pick(0x1.aa2c0cp-14f, 0x1.43861cp-13f, 0x1.fe30b2p-9f));
+  p = Fma(p, v, pick(-0x1.370ef6p-9f, -0x1.d4dea6p-12f, -0x1.63304p-8f));
+  p = Fma(p, v, pick(0x1.12ed3ep-8f, -0x1.bd3338p-8f, 0x1.d62146p-8f));
+  p = Fma(p, v, pick(0x1.fbb264p-3f, 0x1.e08034p-3f, 0x1.00ec6cp+0f));
+  const float magnitude = Select(a < 1.0f, Fma(a, c0, a * (v * p)), internal::InfF());
+  return Select(a <= 1.0f, internal::WithSignOf(magnitude, x),
+                Select(x == x, internal::NanF(), x));
 }
 
 DEFERRED_HOST_DEVICE inline double ErfInv(double x) {
   const double r = static_cast<double>(ErfInv(static_cast<float>(x)));
-  return x > -1.0 && x < 1.0 ? r
-         : x == 1.0          ? internal::InfD()
-         : x == -1.0         ? -internal::InfD()
-         : x == x            ? internal::NanD()
-                             : x;
+  return internal::Select(x == x, internal::Select(x > -1.0 && x < 1.0, r, x * internal::InfD()), x);
 }
 
 }  // namespace deferred::detmath

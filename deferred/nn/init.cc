@@ -1,0 +1,105 @@
+#include "deferred/nn/init.h"
+
+#include <cmath>
+
+#include "fake_tensor/error.h"
+#include "fake_tensor/ops/elementwise.h"
+#include "fake_tensor/ops/random.h"
+
+namespace deferred::nn::init {
+namespace {
+
+int64_t CorrectFan(const Tensor& tensor, FanMode mode) {
+  const auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(tensor);
+  return mode == FanMode::kFanIn ? fan_in : fan_out;
+}
+
+// std of Kaiming initialization.
+double KaimingStd(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
+  const int64_t fan = CorrectFan(tensor, mode);
+  return calculate_gain(nonlinearity, a) / std::sqrt(static_cast<double>(fan));
+}
+
+// std of Xavier initialization; `op` names the caller in errors.
+double XavierStd(const char* op, const Tensor& tensor, double gain) {
+  const auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(tensor);
+  if (fan_in + fan_out == 0) {
+    ThrowError("%s: fan_in + fan_out is 0 for %s; there is no std to give", op,
+               tensor.ToString());
+  }
+  return gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out));
+}
+
+}  // namespace
+
+double calculate_gain(Nonlinearity nonlinearity, std::optional<double> param) {
+  switch (nonlinearity) {
+    case Nonlinearity::kLinear:
+    case Nonlinearity::kConv1d:
+    case Nonlinearity::kConv2d:
+    case Nonlinearity::kConv3d:
+    case Nonlinearity::kConvTranspose1d:
+    case Nonlinearity::kConvTranspose2d:
+    case Nonlinearity::kConvTranspose3d:
+    case Nonlinearity::kSigmoid:
+      return 1.0;
+    case Nonlinearity::kTanh: return 5.0 / 3;
+    case Nonlinearity::kRelu: return std::sqrt(2.0);
+    case Nonlinearity::kLeakyRelu: {
+      const double slope = param.value_or(0.01);
+      if (!std::isfinite(slope)) ThrowError("calculate_gain: negative_slope %g is not finite", slope);
+      return std::sqrt(2.0 / (1 + slope * slope));
+    }
+    case Nonlinearity::kSelu: return 3.0 / 4;
+  }
+  ThrowError("calculate_gain: unknown nonlinearity %d", static_cast<int>(nonlinearity));
+}
+
+std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& tensor) {
+  if (tensor.dim() < 2) {
+    ThrowError("calculate_fan_in_and_fan_out: fan in and fan out can not be computed for %s, "
+               "which has fewer than 2 dimensions",
+               tensor.ToString());
+  }
+  int64_t receptive_field = 1;
+  for (int64_t d = 2; d < tensor.dim(); ++d) receptive_field *= tensor.size(d);
+  return {tensor.size(1) * receptive_field, tensor.size(0) * receptive_field};
+}
+
+Tensor uniform_(const Tensor& tensor, double a, double b) {
+  return deferred::uniform_(tensor, a, b);
+}
+
+Tensor normal_(const Tensor& tensor, double mean, double std) {
+  return deferred::normal_(tensor, mean, std);
+}
+
+Tensor trunc_normal_(const Tensor& tensor, double mean, double std, double a, double b) {
+  return deferred::trunc_normal_(tensor, mean, std, a, b);
+}
+
+Tensor constant_(const Tensor& tensor, Scalar value) { return fill_(tensor, value); }
+Tensor zeros_(const Tensor& tensor) { return fill_(tensor, 0); }
+Tensor ones_(const Tensor& tensor) { return fill_(tensor, 1); }
+
+Tensor xavier_uniform_(const Tensor& tensor, double gain) {
+  const double bound = std::sqrt(3.0) * XavierStd("xavier_uniform_", tensor, gain);
+  return deferred::uniform_(tensor, -bound, bound);
+}
+
+Tensor xavier_normal_(const Tensor& tensor, double gain) {
+  return deferred::normal_(tensor, 0.0, XavierStd("xavier_normal_", tensor, gain));
+}
+
+Tensor kaiming_uniform_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
+  if (tensor.numel() == 0) return tensor;
+  const double bound = std::sqrt(3.0) * KaimingStd(tensor, a, mode, nonlinearity);
+  return deferred::uniform_(tensor, -bound, bound);
+}
+
+Tensor kaiming_normal_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
+  if (tensor.numel() == 0) return tensor;
+  return deferred::normal_(tensor, 0.0, KaimingStd(tensor, a, mode, nonlinearity));
+}
+
+}  // namespace deferred::nn::init

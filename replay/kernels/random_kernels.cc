@@ -1,0 +1,340 @@
+// CPU kernels of the random ops in fake_tensor/ops/random.h. Element i of a fill (in the
+// row-major order of the written tensor, or of the whole tensor when the call is restricted
+// to a region) is rng::SampleAt(sampler, seed, offset, i); the kernels only compute it
+// faster: Philox for whole tiles of counter blocks at once (AVX2 when the CPU has it), then
+// the sampler over the tile's words in a loop the compiler vectorizes. Elements of partial
+// blocks at the ends of a run use SampleAt itself. Since every element is a function of its
+// index, neither the thread count, nor the split into runs, nor the vector width changes a
+// bit.
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <immintrin.h>
+
+#include "fake_tensor/op_registry.h"
+#include "fake_tensor/region_rules.h"
+#include "replay/kernels/parallel.h"
+#include "replay/kernels/random_kernel_path.h"
+#include "replay/kernels/strided_loop.h"
+#include "replay/rng/philox.h"
+#include "replay/rng/samplers.h"
+
+namespace deferred {
+namespace {
+
+std::atomic<RandomKernelPath> selected_path{RandomKernelPath::kBest};
+
+bool CpuHasAvx2AndFma() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+
+// Counter blocks per tile: the tile's words (4 KiB) and values stay in L1. A multiple of
+// the blocks PhiloxBlocksAvx2 makes per step.
+constexpr int64_t kTileBlocks = 256;
+
+// ---- Philox over consecutive counter blocks ----
+
+// words[4k .. 4k+3] = block first_block + k of `seed`, for k in [0, count).
+void PhiloxBlocksPortable(uint64_t seed, uint64_t first_block, int64_t count, uint32_t* words) {
+  for (int64_t k = 0; k < count; ++k) {
+    const rng::PhiloxWords block = rng::PhiloxBlock(seed, first_block + k);
+    std::memcpy(words + 4 * k, block.w, sizeof(block.w));
+  }
+}
+
+// Four Philox counters, one per 64-bit lane; only the low 32 bits of each lane matter, so
+// the 32x32->64 multiply (vpmuludq) yields a round's low product in place and its high
+// product after one shift, with no shuffles.
+struct PhiloxLanes {
+  __m256i c0, c1, c2, c3;
+};
+
+// Independent sets of four counters that PhiloxBlocksAvx2 runs through the rounds at once,
+// interleaved, so that the multiplies of one set hide the latency of another's.
+constexpr int kPhiloxSets = 4;
+static_assert(kTileBlocks % (4 * kPhiloxSets) == 0, "whole tiles take the vector loop only");
+
+// The first round on the counters (low, high 32 bits of each block, 0, 0): the product of
+// the third word is 0.
+__attribute__((target("avx2"), always_inline)) inline PhiloxLanes FirstPhiloxRoundAvx2(
+    __m256i blocks, __m256i key0, __m256i key1) {
+  const __m256i p = _mm256_mul_epu32(blocks, _mm256_set1_epi64x(rng::kPhiloxM0));
+  return PhiloxLanes{_mm256_xor_si256(_mm256_srli_epi64(blocks, 32), key0),
+                     _mm256_setzero_si256(), _mm256_xor_si256(_mm256_srli_epi64(p, 32), key1),
+                     p};
+}
+
+__attribute__((target("avx2"), always_inline)) inline PhiloxLanes PhiloxRoundAvx2(
+    const PhiloxLanes& s, __m256i key0, __m256i key1) {
+  const __m256i p0 = _mm256_mul_epu32(s.c0, _mm256_set1_epi64x(rng::kPhiloxM0));
+  const __m256i p1 = _mm256_mul_epu32(s.c2, _mm256_set1_epi64x(rng::kPhiloxM1));
+  return PhiloxLanes{_mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), s.c1), key0),
+                     p1,
+                     _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), s.c3), key1),
+                     p0};
+}
+
+// Stores the four blocks of `s` as 16 consecutive words, block by block.
+__attribute__((target("avx2"), always_inline)) inline void StoreBlocksAvx2(const PhiloxLanes& s,
+                                                                           uint32_t* words) {
+  const __m256i w01 = _mm256_blend_epi32(s.c0, _mm256_slli_epi64(s.c1, 32), 0xaa);
+  const __m256i w23 = _mm256_blend_epi32(s.c2, _mm256_slli_epi64(s.c3, 32), 0xaa);
+  const __m256i even = _mm256_unpacklo_epi64(w01, w23);  // blocks 0 and 2
+  const __m256i odd = _mm256_unpackhi_epi64(w01, w23);   // blocks 1 and 3
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(words),
+                      _mm256_permute2x128_si256(even, odd, 0x20));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(words + 8),
+                      _mm256_permute2x128_si256(even, odd, 0x31));
+}
+
+__attribute__((target("avx2"))) void PhiloxBlocksAvx2(uint64_t seed, uint64_t first_block,
+                                                      int64_t count, uint32_t* words) {
+  __m256i key0[rng::kPhiloxRounds], key1[rng::kPhiloxRounds];
+  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  for (int r = 0; r < rng::kPhiloxRounds; ++r) {
+    key0[r] = _mm256_set1_epi64x(k0);
+    key1[r] = _mm256_set1_epi64x(k1);
+    k0 += rng::kPhiloxKeyBump0;
+    k1 += rng::kPhiloxKeyBump1;
+  }
+  const __m256i lanes = _mm256_set_epi64x(3, 2, 1, 0);
+  constexpr int64_t kStep = 4 * kPhiloxSets;
+  int64_t k = 0;
+  for (; k + kStep <= count; k += kStep) {
+    PhiloxLanes s[kPhiloxSets];
+#pragma GCC unroll 4
+    for (int g = 0; g < kPhiloxSets; ++g) {
+      const uint64_t block = first_block + static_cast<uint64_t>(k + 4 * g);
+      s[g] = FirstPhiloxRoundAvx2(
+          _mm256_add_epi64(_mm256_set1_epi64x(static_cast<int64_t>(block)), lanes), key0[0],
+          key1[0]);
+    }
+#pragma GCC unroll 16
+    for (int r = 1; r < rng::kPhiloxRounds; ++r) {
+#pragma GCC unroll 4
+      for (int g = 0; g < kPhiloxSets; ++g) s[g] = PhiloxRoundAvx2(s[g], key0[r], key1[r]);
+    }
+#pragma GCC unroll 4
+    for (int g = 0; g < kPhiloxSets; ++g) StoreBlocksAvx2(s[g], words + 4 * (k + 4 * g));
+  }
+  PhiloxBlocksPortable(seed, first_block + static_cast<uint64_t>(k), count - k, words + 4 * k);
+}
+
+// ---- Samplers over a tile of words ----
+
+// out[j] = element j of the groups whose words start at `words`, for `groups` groups. The
+// one loop both paths compile: written once, so that they cannot differ.
+template <typename Sampler, typename T>
+__attribute__((always_inline)) inline void SampleGroups(const Sampler& sampler,
+                                                        const uint32_t* __restrict words,
+                                                        int64_t groups, T* __restrict out) {
+  constexpr int kG = Sampler::kElementsPerGroup;
+  constexpr int kGroupWords = kG * Sampler::kWordsPerElement;
+  // A local copy: its parameters then live in registers, and the samplers' selects between
+  // them are plain vector blends rather than conditional loads.
+  const Sampler local = sampler;
+  for (int64_t g = 0; g < groups; ++g) {
+    typename Sampler::Value values[kG];
+    local.Group(words + g * kGroupWords, values);
+    for (int e = 0; e < kG; ++e) out[g * kG + e] = CastElement<T>(values[e]);
+  }
+}
+
+template <typename Sampler, typename T>
+void SampleGroupsPortable(const Sampler& sampler, const uint32_t* words, int64_t groups, T* out) {
+  SampleGroups(sampler, words, groups, out);
+}
+
+// The same loop with AVX2 and FMA enabled; `flatten` inlines the samplers' math into it so
+// that it vectorizes. FMA only where the math calls Fma explicitly (-ffp-contract=off).
+template <typename Sampler, typename T>
+__attribute__((target("avx2,fma"), flatten)) void SampleGroupsAvx2(const Sampler& sampler,
+                                                                 const uint32_t* words,
+                                                                 int64_t groups, T* out) {
+  SampleGroups(sampler, words, groups, out);
+}
+
+// ---- Fills ----
+
+// What every run of one fill shares.
+template <typename Sampler>
+struct FillSpec {
+  Sampler sampler;
+  uint64_t seed;
+  uint64_t offset;
+  bool avx2;
+};
+
+// Writes elements [first, first + count) of the op's stream to out[0], out[stride], ...
+template <typename Sampler, typename T>
+void FillRun(const FillSpec<Sampler>& spec, int64_t first, int64_t count, T* out,
+             int64_t stride) {
+  constexpr int64_t kPerBlock = 4 / Sampler::kWordsPerElement;  // elements per block
+  constexpr int64_t kTileElements = kTileBlocks * kPerBlock;
+  const auto sample_one = [&](int64_t k) {
+    out[k * stride] = CastElement<T>(
+        rng::SampleAt(spec.sampler, spec.seed, spec.offset, static_cast<uint64_t>(first + k)));
+  };
+  int64_t done = 0;
+  for (; done < count && (first + done) % kPerBlock != 0; ++done) sample_one(done);
+  alignas(64) uint32_t words[kTileBlocks * 4];
+  alignas(64) T tile[kTileElements];  // a strided run's values before they are scattered
+  while (count - done >= kPerBlock) {
+    const int64_t blocks = std::min<int64_t>(kTileBlocks, (count - done) / kPerBlock);
+    const uint64_t first_block = spec.offset + static_cast<uint64_t>((first + done) / kPerBlock);
+    T* dst = stride == 1 ? out + done : tile;
+    const int64_t groups = blocks * kPerBlock / Sampler::kElementsPerGroup;
+    if (spec.avx2) {
+      PhiloxBlocksAvx2(spec.seed, first_block, blocks, words);
+      SampleGroupsAvx2(spec.sampler, words, groups, dst);
+    } else {
+      PhiloxBlocksPortable(spec.seed, first_block, blocks, words);
+      SampleGroupsPortable(spec.sampler, words, groups, dst);
+    }
+    if (stride != 1) {
+      for (int64_t k = 0; k < blocks * kPerBlock; ++k) out[(done + k) * stride] = tile[k];
+    }
+    done += blocks * kPerBlock;
+  }
+  for (; done < count; ++done) sample_one(done);
+}
+
+// Fills `out` (any strides) with `sampler`: element j of out is element
+// GlobalIndexMapOf(attrs) (j) of the op's stream at attrs "seed" and "offset".
+template <typename T, typename Sampler>
+void Fill(const OpCall& call, const Tensor& out, const Sampler& sampler) {
+  if (out.numel() == 0) return;
+  const FillSpec<Sampler> spec{
+      sampler, std::bit_cast<uint64_t>(call.attrs.Get<int64_t>("seed")),
+      std::bit_cast<uint64_t>(call.attrs.Get<int64_t>("offset")),
+      GetRandomKernelPath() == RandomKernelPath::kBest && CpuHasAvx2AndFma()};
+  const GlobalIndexMap map = GlobalIndexMapOf(call.attrs, out.sizes());
+
+  // Dims of size > 1, with neighbours merged where both the memory strides and the stream
+  // index strides nest, so a contiguous fill is a single run.
+  Shape sizes, strides, index_strides;
+  for (size_t d = 0; d < out.sizes().size(); ++d) {
+    if (out.sizes()[d] == 1) continue;
+    if (!sizes.empty() && strides.back() == out.strides()[d] * out.sizes()[d] &&
+        index_strides.back() == map.strides[d] * out.sizes()[d]) {
+      sizes.back() *= out.sizes()[d];
+      strides.back() = out.strides()[d];
+      index_strides.back() = map.strides[d];
+    } else {
+      sizes.push_back(out.sizes()[d]);
+      strides.push_back(out.strides()[d]);
+      index_strides.push_back(map.strides[d]);
+    }
+  }
+  // Runs follow consecutive stream indices; if the innermost dim skips some (a region
+  // narrower than the whole), every element is its own run.
+  if (sizes.empty() || index_strides.back() != 1) {
+    sizes.push_back(1);
+    strides.push_back(1);
+    index_strides.push_back(1);
+  }
+  const int64_t ndim = static_cast<int64_t>(sizes.size());
+  const int64_t inner = sizes.back();
+  T* const base = out.data_ptr<T>();
+
+  ParallelFor(out.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    Shape index(ndim);
+    int64_t rest = begin;
+    for (int64_t d = ndim - 1; d >= 0; --d) {
+      index[d] = rest % sizes[d];
+      rest /= sizes[d];
+    }
+    for (int64_t position = begin; position < end;) {
+      const int64_t length = std::min(inner - index[ndim - 1], end - position);
+      int64_t memory = 0, stream = map.offset;
+      for (int64_t d = 0; d < ndim; ++d) {
+        memory += index[d] * strides[d];
+        stream += index[d] * index_strides[d];
+      }
+      FillRun(spec, stream, length, base + memory, strides.back());
+      position += length;
+      index[ndim - 1] += length - 1;
+      for (int64_t d = ndim - 1; d >= 0; --d) {  // carry to the next run's index
+        if (++index[d] < sizes[d]) break;
+        index[d] = 0;
+      }
+    }
+  });
+}
+
+// Calls fn.template operator()<P, T>() with the sampler precision and element type of a
+// floating dtype (the shape rules admit only those).
+template <typename Fn>
+void VisitFloating(DType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DType::kFloat32: return fn.template operator()<rng::Precision::kFloat32, float>();
+    case DType::kFloat64: return fn.template operator()<rng::Precision::kFloat64, double>();
+    case DType::kFloat16: return fn.template operator()<rng::Precision::kFloat16, Half>();
+    case DType::kBFloat16: return fn.template operator()<rng::Precision::kBFloat16, BFloat16>();
+    default: ThrowError("random kernel: %s is not a floating dtype", DTypeName(dtype));
+  }
+}
+
+void UniformKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const double from = call.attrs.Get<double>("from"), to = call.attrs.Get<double>("to");
+  VisitFloating(outputs[0].dtype(), [&]<rng::Precision P, typename T>() {
+    Fill<T>(call, outputs[0], rng::MakeUniformSampler<P>(from, to));
+  });
+}
+
+void NormalKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const double mean = call.attrs.Get<double>("mean"), std = call.attrs.Get<double>("std");
+  VisitFloating(outputs[0].dtype(), [&]<rng::Precision P, typename T>() {
+    Fill<T>(call, outputs[0], rng::MakeNormalSampler<P>(mean, std));
+  });
+}
+
+void TruncNormalKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const double mean = call.attrs.Get<double>("mean"), std = call.attrs.Get<double>("std");
+  const double a = call.attrs.Get<double>("a"), b = call.attrs.Get<double>("b");
+  VisitFloating(outputs[0].dtype(), [&]<rng::Precision P, typename T>() {
+    Fill<T>(call, outputs[0], rng::MakeTruncNormalSampler<P>(mean, std, a, b));
+  });
+}
+
+void RandomKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const int64_t from = call.attrs.Get<int64_t>("from");
+  const int64_t to_inclusive = call.attrs.Get<int64_t>("to_inclusive");
+  VisitDType(outputs[0].dtype(), [&]<typename T>() {
+    if (rng::RandomWordsPerElement(from, to_inclusive) == 1) {
+      Fill<T>(call, outputs[0], rng::MakeRandomSampler<1>(from, to_inclusive));
+    } else {
+      Fill<T>(call, outputs[0], rng::MakeRandomSampler<2>(from, to_inclusive));
+    }
+  });
+}
+
+void BernoulliKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const rng::BernoulliSampler sampler = rng::MakeBernoulliSampler(call.attrs.Get<double>("p"));
+  VisitDType(outputs[0].dtype(), [&]<typename T>() { Fill<T>(call, outputs[0], sampler); });
+}
+
+const bool registered = [] {
+  OpRegistry& registry = OpRegistry::Global();
+  registry.RegisterKernel("uniform_", DeviceType::kCPU, UniformKernel);
+  registry.RegisterKernel("normal_", DeviceType::kCPU, NormalKernel);
+  registry.RegisterKernel("trunc_normal_", DeviceType::kCPU, TruncNormalKernel);
+  registry.RegisterKernel("random_", DeviceType::kCPU, RandomKernel);
+  registry.RegisterKernel("bernoulli_", DeviceType::kCPU, BernoulliKernel);
+  return true;
+}();
+
+}  // namespace
+
+void SetRandomKernelPath(RandomKernelPath path) { selected_path.store(path); }
+
+RandomKernelPath GetRandomKernelPath() { return selected_path.load(); }
+
+bool RandomKernelsUseAvx2() {
+  return GetRandomKernelPath() == RandomKernelPath::kBest && CpuHasAvx2AndFma();
+}
+
+}  // namespace deferred

@@ -1,0 +1,286 @@
+// CPU kernels of the ops in fake_tensor/ops/shape_ops.h. cat, stack and repeat copy each
+// input into a view of the output (CastCopy converts to the output dtype on the way);
+// tril/triu and matmul walk the output themselves, each output element computed by exactly
+// one thread from nothing but the inputs, so that the thread count cannot change a result.
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "fake_tensor/op_registry.h"
+#include "replay/kernels/cast.h"
+#include "replay/kernels/parallel.h"
+#include "replay/kernels/strided_loop.h"
+
+namespace deferred {
+namespace {
+
+// The offset, through `strides`, of the element with row-major number `flat` in `sizes`.
+int64_t OffsetOf(int64_t flat, absl::Span<const int64_t> sizes,
+                 absl::Span<const int64_t> strides) {
+  int64_t offset = 0;
+  for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
+    offset += (flat % sizes[d]) * strides[d];
+    flat /= sizes[d];
+  }
+  return offset;
+}
+
+// `t` restricted to [start, start + length) along `dim`: a kernel-level view (no dispatch).
+Tensor NarrowView(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
+  TensorLayout layout = t.layout();
+  layout.sizes[dim] = length;
+  layout.storage_offset += start * layout.strides[dim];
+  return MakeView(t, std::move(layout));
+}
+
+void CatKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Tensor& out = outputs[0];
+  if (out.numel() == 0) return;
+  const int64_t dim = WrapDim(call.attrs.Get<int64_t>("dim"), out.dim(), "cat");
+  int64_t start = 0;
+  for (const Tensor& input : call.inputs) {
+    // An input without elements adds nothing (and may be a 1-d one the shape rule skipped).
+    if (input.numel() == 0) continue;
+    const int64_t length = input.size(dim);
+    CastCopy(NarrowView(out, dim, start, length), input);
+    start += length;
+  }
+}
+
+void StackKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Tensor& out = outputs[0];
+  const int64_t dim = WrapDim(call.attrs.Get<int64_t>("dim"), out.dim(), "stack");
+  for (size_t i = 0; i < call.inputs.size(); ++i) {
+    TensorLayout slot = out.layout();
+    slot.storage_offset += static_cast<int64_t>(i) * slot.strides[dim];
+    slot.sizes.erase(slot.sizes.begin() + dim);
+    slot.strides.erase(slot.strides.begin() + dim);
+    CastCopy(MakeView(out, std::move(slot)), call.inputs[i]);
+  }
+}
+
+// Output dim d, of size repeats[d] * size, is viewed as two dims [repeats[d], size]; the
+// input, given leading dims of size 1, is broadcast along each first one.
+void RepeatKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Tensor& out = outputs[0];
+  const Tensor& input = call.inputs[0];
+  const Shape& repeats = call.attrs.Get<Shape>("repeats");
+  const int64_t lead = static_cast<int64_t>(repeats.size()) - input.dim();
+  TensorLayout tiles{{}, {}, out.storage_offset()};
+  TensorLayout source{{}, {}, input.storage_offset()};
+  for (int64_t d = 0; d < out.dim(); ++d) {
+    const int64_t size = d < lead ? 1 : input.size(d - lead);
+    const int64_t stride = d < lead ? 0 : input.stride(d - lead);
+    tiles.sizes.insert(tiles.sizes.end(), {repeats[d], size});
+    tiles.strides.insert(tiles.strides.end(), {size * out.stride(d), out.stride(d)});
+    source.sizes.insert(source.sizes.end(), {1, size});
+    source.strides.insert(source.strides.end(), {0, stride});
+  }
+  CastCopy(MakeView(out, std::move(tiles)), MakeView(input, std::move(source)));
+}
+
+// out = tril(input) (kLower) or triu(input); out may be input itself (the in-place forms).
+template <bool kLower>
+void TriangleKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Tensor& out = outputs[0];
+  const Tensor& input = call.inputs[0];
+  const int64_t diagonal = call.attrs.Get<int64_t>("diagonal");
+  if (out.numel() == 0) return;
+  const int64_t cols = out.size(-1);
+  // Every row of every matrix, numbered row-major over all dims but the last.
+  const absl::Span<const int64_t> row_sizes(out.sizes().data(), out.dim() - 1);
+  const absl::Span<const int64_t> out_row_strides(out.strides().data(), out.dim() - 1);
+  const absl::Span<const int64_t> in_row_strides(input.strides().data(), input.dim() - 1);
+  const int64_t rows = NumElements(row_sizes);
+  const int64_t matrix_rows = out.size(-2);
+  const int64_t out_col_stride = out.stride(-1);
+  const int64_t in_col_stride = input.stride(-1);
+  VisitDType(out.dtype(), [&]<typename T>() {
+    T* out_data = out.data_ptr<T>();
+    const T* in_data = input.data_ptr<T>();
+    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / cols);
+    ParallelFor(rows, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const int64_t i = r % matrix_rows;
+        T* out_row = out_data + OffsetOf(r, row_sizes, out_row_strides);
+        const T* in_row = in_data + OffsetOf(r, row_sizes, in_row_strides);
+        for (int64_t j = 0; j < cols; ++j) {
+          const bool keep = kLower ? j - i <= diagonal : j - i >= diagonal;
+          out_row[j * out_col_stride] = keep ? in_row[j * in_col_stride] : T{};
+        }
+      }
+    });
+  });
+}
+
+// x * y in the op-math type: integers wrap (computed unsigned), bools give x && y.
+template <typename M>
+M WrappingMultiply(M x, M y) {
+  if constexpr (std::is_same_v<M, bool>) {
+    return x && y;
+  } else if constexpr (std::is_integral_v<M>) {
+    using U = std::make_unsigned_t<M>;
+    return static_cast<M>(static_cast<U>(x) * static_cast<U>(y));
+  } else {
+    return x * y;
+  }
+}
+
+void OuterKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Tensor& out = outputs[0];
+  const Tensor a = CastIfNeeded(call.inputs[0], out.dtype());
+  const Tensor b = CastIfNeeded(call.inputs[1], out.dtype());
+  // a as an [n, 1] column, which broadcasts against b's [m] row.
+  const Tensor column = MakeView(a, TensorLayout{{a.size(0), 1}, {a.stride(0), 0},
+                                                 a.storage_offset()});
+  VisitDType(out.dtype(), [&]<typename T>() {
+    using M = typename OpMathOf<T>::type;
+    MapElements<T, T, T>(
+        out, [](T x, T y) { return CastElement<T>(WrappingMultiply<M>(M(x), M(y))); },
+        {column, b});
+  });
+}
+
+// The type matmul accumulates T in: its op-math type, unsigned for integers so that
+// overflow wraps (defined) instead of being undefined.
+template <typename T>
+struct MatmulAccumulator {
+  using type = typename OpMathOf<T>::type;
+};
+template <typename T>
+  requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
+struct MatmulAccumulator<T> {
+  using type = std::make_unsigned_t<T>;
+};
+
+// Output columns accumulated together: their accumulators stay in registers/L1 while the
+// k loop streams one row of b.
+inline constexpr int64_t kMatmulBlock = 64;
+
+// acc[t] = acc[t] + a_value * b_row[t] for t < width, each element on its own: the same
+// arithmetic per element as a loop over one output element at a time. A constant width
+// lets the compiler vectorize across t without changing any element's operations.
+template <typename Acc, typename M, int64_t kWidth>
+void AccumulateRow(Acc* acc, M a_value, const M* b_row, int64_t width) {
+  const int64_t n = kWidth > 0 ? kWidth : width;
+  for (int64_t t = 0; t < n; ++t) {
+    acc[t] = static_cast<Acc>(acc[t] + static_cast<Acc>(a_value) * static_cast<Acc>(b_row[t]));
+  }
+}
+
+// The elements of `t` converted to M, contiguous in t's row-major order: `t` itself when
+// it is already so, else a copy.
+Tensor ContiguousAs(const Tensor& t, DType math_dtype) {
+  if (t.dtype() == math_dtype && t.is_contiguous()) return t;
+  Tensor copy = AllocateTensor(t.sizes(), math_dtype, t.device());
+  CastCopy(copy, t);
+  return copy;
+}
+
+// Matrix number (row-major over its own batch dims) of each element of the broadcast
+// batch `batch`, for an operand whose batch dims are `own` (trailing-aligned; size-1 dims
+// broadcast).
+std::vector<int64_t> MatrixIndices(const Shape& batch, absl::Span<const int64_t> own) {
+  const int64_t count = NumElements(batch);
+  const int64_t lead = static_cast<int64_t>(batch.size() - own.size());
+  Shape strides(batch.size(), 0);
+  const Shape own_strides = ContiguousStrides(own);
+  for (size_t d = 0; d < own.size(); ++d) {
+    if (own[d] != 1) strides[lead + d] = own_strides[d];
+  }
+  std::vector<int64_t> indices(count);
+  for (int64_t q = 0; q < count; ++q) indices[q] = OffsetOf(q, batch, strides);
+  return indices;
+}
+
+// Both operands are packed contiguous in the op-math type; each chunk of output elements is
+// then computed a row segment at a time, kMatmulBlock columns at once in i-p-j order, so
+// that rows of b stream through the cache while every element still adds its own
+// products in increasing p (the order the header fixes).
+void MatmulKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Tensor& out = outputs[0];
+  const Tensor& a = call.inputs[0];
+  const Tensor& b = call.inputs[1];
+  // a as [a_batch..., n, k] and b as [b_batch..., k, m]: a 1-d a is a row, a 1-d b a column.
+  const int64_t a_batch_dims = std::max<int64_t>(a.dim() - 2, 0);
+  const int64_t b_batch_dims = std::max<int64_t>(b.dim() - 2, 0);
+  const absl::Span<const int64_t> a_batch(a.sizes().data(), a_batch_dims);
+  const absl::Span<const int64_t> b_batch(b.sizes().data(), b_batch_dims);
+  const int64_t n = a.dim() >= 2 ? a.size(-2) : 1;
+  const int64_t k = a.size(-1);
+  const int64_t m = b.dim() >= 2 ? b.size(-1) : 1;
+  const Shape batch = BroadcastShapes(a_batch, b_batch, "matmul");
+  const int64_t batch_count = NumElements(batch);
+  const int64_t total = batch_count * n * m;
+  if (total == 0) return;
+
+  // The output's strides per batch dim, and along n and m (0 where the dim was removed).
+  const int64_t out_batch_dims = static_cast<int64_t>(batch.size());
+  const absl::Span<const int64_t> out_batch_strides(out.strides().data(), out_batch_dims);
+  const int64_t out_row_stride = a.dim() >= 2 ? out.stride(out_batch_dims) : 0;
+  const int64_t out_col_stride = b.dim() >= 2 ? out.stride(-1) : 0;
+  const std::vector<int64_t> a_matrix = MatrixIndices(batch, a_batch);
+  const std::vector<int64_t> b_matrix = MatrixIndices(batch, b_batch);
+
+  VisitDType(out.dtype(), [&]<typename T>() {
+    using M = typename OpMathOf<T>::type;
+    using Acc = typename MatmulAccumulator<T>::type;
+    // Both operands rounded to the result dtype first (promotion), then held in M.
+    const Tensor a_math = ContiguousAs(CastIfNeeded(a, out.dtype()), DTypeOf<M>());
+    const Tensor b_math = ContiguousAs(CastIfNeeded(b, out.dtype()), DTypeOf<M>());
+    const M* a_data = a_math.data_ptr<M>();
+    const M* b_data = b_math.data_ptr<M>();
+    T* out_data = out.data_ptr<T>();
+    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(k, 1));
+    ParallelFor(total, grain, [&](int64_t begin, int64_t end) {
+      std::array<Acc, kMatmulBlock> acc;
+      // Each pass takes the chunk's part of one output row, [j_begin, j_end).
+      for (int64_t e = begin; e < end;) {
+        const int64_t row = e / m;
+        const int64_t j_begin = e % m;
+        const int64_t j_end = std::min(m, j_begin + (end - e));
+        const int64_t q = row / n;
+        const int64_t i = row % n;
+        const M* a_row = a_data + (a_matrix[q] * n + i) * k;
+        const M* b_matrix_data = b_data + b_matrix[q] * k * m;
+        T* out_row = out_data + OffsetOf(q, batch, out_batch_strides) + i * out_row_stride;
+        for (int64_t j0 = j_begin; j0 < j_end; j0 += kMatmulBlock) {
+          const int64_t width = std::min(kMatmulBlock, j_end - j0);
+          std::fill_n(acc.begin(), width, Acc{0});
+          for (int64_t p = 0; p < k; ++p) {
+            const M* b_row = b_matrix_data + p * m + j0;
+            if (width == kMatmulBlock) {
+              AccumulateRow<Acc, M, kMatmulBlock>(acc.data(), a_row[p], b_row, width);
+            } else {
+              AccumulateRow<Acc, M, 0>(acc.data(), a_row[p], b_row, width);
+            }
+          }
+          for (int64_t t = 0; t < width; ++t) {
+            out_row[(j0 + t) * out_col_stride] = CastElement<T>(static_cast<M>(acc[t]));
+          }
+        }
+        e += j_end - j_begin;
+      }
+    });
+  });
+}
+
+const bool registered = [] {
+  OpRegistry& registry = OpRegistry::Global();
+  registry.RegisterKernel("cat", DeviceType::kCPU, CatKernel);
+  registry.RegisterKernel("stack", DeviceType::kCPU, StackKernel);
+  registry.RegisterKernel("repeat", DeviceType::kCPU, RepeatKernel);
+  registry.RegisterKernel("tril", DeviceType::kCPU, TriangleKernel<true>);
+  registry.RegisterKernel("tril_", DeviceType::kCPU, TriangleKernel<true>);
+  registry.RegisterKernel("triu", DeviceType::kCPU, TriangleKernel<false>);
+  registry.RegisterKernel("triu_", DeviceType::kCPU, TriangleKernel<false>);
+  registry.RegisterKernel("outer", DeviceType::kCPU, OuterKernel);
+  registry.RegisterKernel("matmul", DeviceType::kCPU, MatmulKernel);
+  return true;
+}();
+
+}  // namespace
+}  // namespace deferred
