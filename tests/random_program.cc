@@ -7,6 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
+#include "fake_tensor/ops/random.h"
+#include "fake_tensor/ops/reductions.h"
+#include "fake_tensor/ops/shape_ops.h"
+#include "fake_tensor/ops/views.h"
 
 namespace deferred {
 namespace {
@@ -97,9 +101,64 @@ class ProgramBuilder {
     }
   }
 
+  // A view of `t` made by the view ops themselves.
+  Tensor RandomOpView(const Tensor& t) {
+    if (t.dim() == 0) return t;
+    const int64_t d = Uniform(0, t.dim() - 1);
+    const int64_t size = t.size(d);
+    switch (Uniform(0, 6)) {
+      case 0: {
+        const int64_t start = Uniform(0, size - 1);
+        return narrow(t, d, start, Uniform(1, size - start));
+      }
+      case 1: return slice(t, d, Uniform(0, size - 1), size, Uniform(1, 2));
+      case 2: return transpose(t, d, Uniform(0, t.dim() - 1));
+      case 3: return t.dim() > 1 ? select(t, d, Uniform(0, size - 1)) : t;
+      case 4: return t.dim() > 1 ? diagonal(t, 0, 0, 1) : t;
+      case 5: return unsqueeze(t, Uniform(0, t.dim()));
+      default: {
+        Shape dims(t.dim());
+        for (int64_t i = 0; i < t.dim(); ++i) dims[i] = t.dim() - 1 - i;
+        return permute(t, dims);
+      }
+    }
+  }
+
+  // A new tensor from `a` through views, shape ops and reductions.
+  Tensor RandomStructural(const Tensor& a) {
+    const bool floating = a.dtype() != DType::kInt64;
+    switch (Uniform(0, 9)) {
+      case 0: return clone(RandomOpView(a));
+      case 1: return a.dim() >= 2 ? tril(a, Uniform(-2, 2)) : clone(a);
+      case 2: return a.dim() >= 2 ? triu(a, Uniform(-2, 2)) : clone(a);
+      case 3: {
+        const Tensor b = RandomFactory({a.size(-1), Uniform(1, 4)}, a.dtype());
+        return a.dim() >= 2 ? matmul(a, b) : matmul(unsqueeze(a, 0), b);
+      }
+      case 4: return a.dim() == 1 ? outer(a, a) : sum(a, {Uniform(0, a.dim() - 1)}, Uniform(0, 1) == 1);
+      case 5: return cat({a, mul(a, 2)}, Uniform(0, a.dim() - 1));
+      case 6: return floating ? mean(a, {Uniform(0, a.dim() - 1)}, Uniform(0, 1) == 1) : clone(a);
+      case 7: return contiguous(expand(unsqueeze(a, 0), [&] {
+        Shape s = a.sizes();
+        s.insert(s.begin(), Uniform(1, 3));
+        return s;
+      }()));
+      case 8: return floating ? add(a, rand(a.sizes(), {.dtype = a.dtype()})) : clone(a);
+      default: return max(a, {Uniform(0, a.dim() - 1)}, false);
+    }
+  }
+
   // An in-place op on a view of `t` (possibly t itself).
   void RandomInPlace(const Tensor& t) {
-    const Tensor view = RandomView(t);
+    const Tensor view = Uniform(0, 1) == 0 ? RandomView(t) : RandomOpView(t);
+    if (view.dtype() != DType::kInt64 && Uniform(0, 3) == 0) {
+      switch (Uniform(0, 2)) {
+        case 0: uniform_(view, -1, 1); break;
+        case 1: normal_(view, 0.5, 2); break;
+        default: trunc_normal_(view, 0, 1, -1.5, 1.5); break;
+      }
+      return;
+    }
     const Tensor other = RandomFactory(BroadcastableTo(view.sizes()), view.dtype());
     switch (Uniform(0, 6)) {
       case 0: fill_(view, Uniform(-5, 5)); break;
@@ -131,11 +190,16 @@ RandomProgram::RandomProgram(uint64_t seed) : Module("RandomProgram") {
   const DType dtypes[] = {DType::kFloat32, DType::kFloat64, DType::kInt64};
   const int64_t steps = b.Uniform(4, 24);
   for (int64_t step = 0; step < steps; ++step) {
-    const int64_t action = pool.empty() ? 0 : b.Uniform(0, 4);
+    const int64_t action = pool.empty() ? 0 : b.Uniform(0, 5);
     if (action == 0) {
       pool.push_back(b.RandomFactory(b.RandomShape(), dtypes[b.Uniform(0, 2)]));
     } else if (action == 1 || action == 2) {
       pool.push_back(b.RandomFunctional(pool[b.Uniform(0, pool.size() - 1)]));
+    } else if (action == 3) {
+      const Tensor& source = pool[b.Uniform(0, pool.size() - 1)];
+      if (source.dim() > 0 && source.dim() < 4 && source.numel() < 512) {
+        pool.push_back(b.RandomStructural(source));
+      }
     } else {
       b.RandomInPlace(pool[b.Uniform(0, pool.size() - 1)]);
     }
@@ -151,7 +215,5 @@ RandomProgram::RandomProgram(uint64_t seed) : Module("RandomProgram") {
   register_parameter("tied", pool[0]);
   register_buffer("view", b.RandomView(pool.back()));
 }
-
-
 
 }  // namespace deferred
