@@ -182,6 +182,23 @@ TEST(DeferredInitTest, LargeRealConstantIsAnErrorThatSaysWhatToDo) {
       << result.status();
 }
 
+class Empty : public nn::Module {
+ public:
+  Empty() : Module("Empty") { register_parameter("w", add(zeros({3, 0}), 1)); }
+};
+
+TEST(DeferredInitTest, TensorsWithoutElementsMaterialize) {
+  absl::StatusOr<std::shared_ptr<Empty>> deferred = deferred_init<Empty>();
+  ASSERT_TRUE(deferred.ok());
+  ASSERT_TRUE(materialize_module(**deferred).ok());
+  const Tensor& w = (*deferred)->parameter("w");
+  EXPECT_FALSE(is_fake(w));
+  EXPECT_EQ(w.sizes(), (Shape{3, 0}));
+  absl::StatusOr<Tensor> again = materialize_tensor(w);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->numel(), 0);
+}
+
 TEST(DeferredInitTest, UnavailableDeviceIsAStatus) {
   absl::StatusOr<std::shared_ptr<Toy>> deferred = deferred_init<Toy>(4);
   ASSERT_TRUE(deferred.ok());

@@ -1,6 +1,7 @@
 #ifndef DEFERRED_FAKE_TENSOR_ERROR_H_
 #define DEFERRED_FAKE_TENSOR_ERROR_H_
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -48,6 +49,9 @@ absl::Status CatchErrors(Fn&& fn) {
     return absl::OkStatus();
   } catch (const Error& e) {
     return e.ToStatus();
+  } catch (const std::exception& e) {
+    // Not a misuse the ops report: a bug or resource failure, still never a crash.
+    return absl::InternalError(e.what());
   }
 }
 

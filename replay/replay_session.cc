@@ -286,7 +286,12 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
 
   std::vector<RegionBuffer> results;
   results.reserve(targets.size());
-  for (const ReplayTarget& target : targets) results.push_back(live.at(target.value));
+  for (const ReplayTarget& target : targets) {
+    // Nothing runs for a target of no elements (a tensor with a size-0 dim).
+    auto it = live.find(target.value);
+    results.push_back(it != live.end() ? it->second
+                                       : RegionBuffer{AllocateStorage(0, device_), target.region});
+  }
   return results;
 }
 

@@ -50,8 +50,9 @@ MultiheadAttention::MultiheadAttention(int64_t embed_dim, int64_t num_heads,
   }
   register_parameter("in_proj_bias", attention.bias ? empty({3 * embed_dim}, options) : Tensor());
   out_proj_ = make_module<Linear>("out_proj", embed_dim, embed_dim, attention.bias, options);
-  register_parameter("bias_k", attention.add_bias_kv ? empty({1, 1, embed_dim}, options) : Tensor());
-  register_parameter("bias_v", attention.add_bias_kv ? empty({1, 1, embed_dim}, options) : Tensor());
+  const Shape bias_kv_sizes = {1, 1, embed_dim};
+  register_parameter("bias_k", attention.add_bias_kv ? empty(bias_kv_sizes, options) : Tensor());
+  register_parameter("bias_v", attention.add_bias_kv ? empty(bias_kv_sizes, options) : Tensor());
   reset_parameters();
 }
 

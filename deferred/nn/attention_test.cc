@@ -59,8 +59,7 @@ TEST(MultiheadAttentionTest, PackedProjectionShapesAndInit) {
 
 TEST(MultiheadAttentionTest, SeparateProjectionsWhenKdimOrVdimDiffer) {
   manual_seed(32);
-  const MultiheadAttention attention(
-      16, 2, {.kdim = 24, .vdim = 40});
+  const MultiheadAttention attention(16, 2, {.kdim = 24, .vdim = 40});
   EXPECT_FALSE(attention.qkv_same_embed_dim());
   EXPECT_THAT(Names(attention), ElementsAre("q_proj_weight", "k_proj_weight", "v_proj_weight",
                                             "in_proj_bias", "out_proj.weight", "out_proj.bias"));

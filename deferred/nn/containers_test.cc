@@ -178,7 +178,8 @@ TEST(SequentialTest, PositionalAndNamedConstruction) {
 TEST(SequentialTest, RepeatedOrInvalidNamesAreErrors) {
   using Named = std::vector<std::pair<std::string, std::shared_ptr<Module>>>;
   EXPECT_THAT(ErrorMessage([] {
-                Sequential(Named{{"x", std::make_shared<Other>()}, {"x", std::make_shared<Other>()}});
+                Sequential(
+                    Named{{"x", std::make_shared<Other>()}, {"x", std::make_shared<Other>()}});
               }),
               HasSubstr("Sequential: module name 'x' is repeated"));
   EXPECT_THAT(ErrorMessage([] { Sequential(Named{{"a.b", std::make_shared<Other>()}}); }),

@@ -10,9 +10,9 @@
 #include "deferred/nn/layer_testing.h"
 #include "fake_tensor/generator.h"
 #include "fake_tensor/ops/views.h"
-#include "replay/trace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "replay/trace.h"
 
 namespace deferred::nn {
 namespace {

@@ -1,8 +1,9 @@
 #ifndef DEFERRED_DEFERRED_NN_LAYER_TESTING_H_
 #define DEFERRED_DEFERRED_NN_LAYER_TESTING_H_
 
-// Checks shared by the tests of the standard layers: the eager-equivalence invariant and
-// "recording allocates no tensor data", for any module constructible from `args`.
+// Checks shared by the tests of the standard layers: the eager-equivalence invariant,
+// "recording allocates no tensor data", construction errors seen eagerly and through
+// deferred_init, and value statistics for checking initialization ranges.
 
 #include <algorithm>
 #include <cmath>

@@ -95,6 +95,7 @@ TEST(LinearTest, ZeroInFeaturesGivesAZeroBias) {
   const Linear linear(0, 3);
   EXPECT_EQ(linear.weight().numel(), 0);
   EXPECT_EQ(linear.bias().to_vector<float>(), std::vector<float>(3, 0.0f));
+  EXPECT_TRUE(MaterializedEqualsEager<Linear>(3, 0, 3, true, TensorOptions{}));
 }
 
 TEST(LinearTest, RecordingAllocatesNoTensorData) {

@@ -16,7 +16,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::Pair;
 
 // A module whose tensors and children the test registers from outside.
 class Plain : public Module {
@@ -24,15 +23,11 @@ class Plain : public Module {
   Plain() : Module("Plain") {}
 };
 
-std::vector<std::string> Names(const std::vector<NamedTensor>& named) {
+// The names of named_parameters(), named_buffers(), named_modules() or named_children().
+template <typename Named>
+std::vector<std::string> Names(const Named& named) {
   std::vector<std::string> names;
-  for (const auto& [name, tensor] : named) names.push_back(name);
-  return names;
-}
-
-std::vector<std::string> Names(const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named) {
-  std::vector<std::string> names;
-  for (const auto& [name, module] : named) names.push_back(name);
+  for (const auto& entry : named) names.push_back(entry.first);
   return names;
 }
 
@@ -170,7 +165,8 @@ TEST(ModuleTest, NonPersistentBuffersAreNotInThePersistentList) {
   auto child = root->register_module("child", std::make_shared<Plain>());
   child->register_buffer("cache", zeros({2}), /*persistent=*/false);
   child->register_buffer("var", zeros({2}), /*persistent=*/true);
-  EXPECT_THAT(Names(root->named_buffers()), ElementsAre("mean", "mask", "child.cache", "child.var"));
+  EXPECT_THAT(Names(root->named_buffers()),
+              ElementsAre("mean", "mask", "child.cache", "child.var"));
   EXPECT_THAT(Names(root->named_persistent_buffers()), ElementsAre("mean", "child.var"));
 }
 
@@ -208,7 +204,8 @@ TEST(ModuleTest, InvalidNamesAreErrorsNamingTheModuleAndTheName) {
 TEST(ModuleTest, MissingNamesAreErrorsNamingWhatIsMissing) {
   Plain m;
   m.register_parameter("weight", zeros({1}));
-  EXPECT_THAT(ErrorMessage([&] { m.parameter("bias"); }), HasSubstr("Plain has no parameter 'bias'"));
+  EXPECT_THAT(ErrorMessage([&] { m.parameter("bias"); }),
+              HasSubstr("Plain has no parameter 'bias'"));
   EXPECT_THAT(ErrorMessage([&] { m.buffer("weight"); }), HasSubstr("Plain has no buffer 'weight'"));
   EXPECT_THAT(ErrorMessage([&] { m.child("encoder"); }),
               HasSubstr("Plain has no child module 'encoder'"));

@@ -1,0 +1,70 @@
+// Random fills of a 256 MiB float32 tensor on all cores, beside a plain parallel memset of
+// the same bytes, so that the ratios to memory bandwidth come out of one run:
+//   bazel run -c opt //benchmarks:fill_benchmark
+// Each benchmark reports bytes per second of tensor written. benchmarks/RESULTS.md holds
+// measured figures; benchmarks/compare_pytorch.sh runs PyTorch's fills beside these.
+#include <cstdint>
+#include <cstring>
+
+#include "benchmark/benchmark.h"
+#include "fake_tensor/ops/factories.h"
+#include "fake_tensor/ops/random.h"
+#include "replay/kernels/parallel.h"
+#include "replay/kernels/random_kernel_path.h"
+
+namespace deferred {
+namespace {
+
+constexpr int64_t kBytes = int64_t{256} << 20;
+constexpr int64_t kElements = kBytes / sizeof(float);
+
+// A float32 tensor of kBytes, written once so that its pages exist before timing.
+Tensor Target() {
+  const Tensor t = empty({kElements});
+  std::memset(t.storage()->data(), 0, kBytes);
+  return t;
+}
+
+template <typename Fill>
+void RunFill(benchmark::State& state, Fill fill) {
+  const Tensor t = Target();
+  for (auto _ : state) {
+    fill(t);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * kBytes);
+  state.counters["threads"] = NumThreads();
+  state.SetLabel(RandomKernelsUseAvx2() ? "avx2" : "portable");
+}
+
+// The reference: memset split across the same threads as the fills.
+void BM_Memset(benchmark::State& state) {
+  RunFill(state, [](const Tensor& t) {
+    std::byte* data = t.storage()->data();
+    ParallelFor(kBytes, int64_t{1} << 20, [data](int64_t begin, int64_t end) {
+      std::memset(data + begin, 0, end - begin);
+    });
+  });
+}
+
+void BM_Uniform(benchmark::State& state) {
+  RunFill(state, [](const Tensor& t) { uniform_(t, -1.0, 1.0); });
+}
+
+void BM_Normal(benchmark::State& state) {
+  RunFill(state, [](const Tensor& t) { normal_(t, 0.0, 1.0); });
+}
+
+void BM_TruncNormal(benchmark::State& state) {
+  RunFill(state, [](const Tensor& t) { trunc_normal_(t, 0.0, 1.0, -2.0, 2.0); });
+}
+
+BENCHMARK(BM_Memset)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Uniform)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Normal)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TruncNormal)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace deferred
+
+BENCHMARK_MAIN();

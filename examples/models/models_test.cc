@@ -1,0 +1,109 @@
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "deferred/deferred.h"
+#include "examples/models/gpt2.h"
+#include "examples/models/llama.h"
+#include "gtest/gtest.h"
+#include "replay/trace.h"
+#include "tests/equivalence.h"
+
+namespace deferred::examples {
+namespace {
+
+int64_t ParameterCount(const nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& [name, t] : m.named_parameters()) n += t.numel();
+  return n;
+}
+
+// Eager construction and deferred_init + materialize_module with the same seed agree
+// bitwise, and leave the generator in the same state.
+template <typename M, typename Config>
+void ExpectEagerEquivalence(const Config& config) {
+  for (uint64_t seed : {0ull, 1ull, 1234ull}) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    manual_seed(seed);
+    const auto eager = std::make_shared<M>(config);
+    const RngState eager_state = get_rng_state();
+    manual_seed(seed);
+    absl::StatusOr<std::shared_ptr<M>> deferred = deferred_init<M>(config);
+    ASSERT_TRUE(deferred.ok()) << deferred.status();
+    EXPECT_EQ(get_rng_state(), eager_state);
+    ASSERT_TRUE(materialize_module(**deferred).ok());
+    EXPECT_TRUE(ModulesBitwiseEqual(*eager, **deferred));
+  }
+}
+
+TEST(Gpt2Test, MaterializedEqualsEager) { ExpectEagerEquivalence<Gpt2>(Gpt2Config::Tiny()); }
+
+TEST(LlamaTest, MaterializedEqualsEager) { ExpectEagerEquivalence<Llama>(LlamaConfig::Tiny()); }
+
+TEST(Gpt2Test, TokenEmbeddingAndHeadAreOneTensorMaterializedOnce) {
+  absl::StatusOr<std::shared_ptr<Gpt2>> model = deferred_init<Gpt2>(Gpt2Config::Tiny());
+  ASSERT_TRUE(model.ok());
+  const Tensor head = (*model)->child("lm_head")->parameter("weight");
+  EXPECT_EQ((*model)->names_of(head),
+            (std::vector<std::string>{"transformer.wte.weight", "lm_head.weight"}));
+  ASSERT_TRUE(materialize_module(**model).ok());
+  EXPECT_EQ((*model)->child("transformer")->child("wte")->parameter("weight").storage()->data(),
+            head.storage()->data());
+}
+
+TEST(Gpt2Test, ResidualProjectionsUseTheScaledStd) {
+  Gpt2Config config = Gpt2Config::Tiny();
+  config.n_embd = 64;
+  config.n_layer = 8;
+  manual_seed(0);
+  const Gpt2 model(config);
+  const double expected = 0.02 / std::sqrt(2.0 * config.n_layer);
+  for (const auto& [name, t] : model.named_parameters()) {
+    if (name.find("weight") == std::string::npos || name.find("ln_") != std::string::npos) continue;
+    double sum = 0, sum_sq = 0;
+    const std::vector<float> values = t.to_vector<float>();
+    for (float v : values) {
+      sum += v;
+      sum_sq += static_cast<double>(v) * v;
+    }
+    const double std = std::sqrt(sum_sq / values.size() - std::pow(sum / values.size(), 2));
+    const bool residual = name.find("c_proj.weight") != std::string::npos;
+    EXPECT_NEAR(std, residual ? expected : 0.02, (residual ? expected : 0.02) * 0.1) << name;
+  }
+}
+
+TEST(LlamaTest, ConstructorBuffersHoldTheirFormulas) {
+  const LlamaConfig config = LlamaConfig::Tiny();
+  absl::StatusOr<std::shared_ptr<Llama>> model = deferred_init<Llama>(config);
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE(materialize_module(**model, {.buffers_only = true}).ok());
+  const std::vector<float> inv_freq =
+      (*model)->child("rotary")->buffer("inv_freq").to_vector<float>();
+  ASSERT_EQ(static_cast<int64_t>(inv_freq.size()), config.head_dim() / 2);
+  for (size_t i = 0; i < inv_freq.size(); ++i) {
+    EXPECT_NEAR(inv_freq[i], 1.0 / std::pow(config.rope_theta, 2.0 * i / config.head_dim()), 1e-6);
+  }
+  const Tensor mask = (*model)->buffer("causal_mask");
+  for (int64_t r = 0; r < config.max_seq_len; ++r) {
+    for (int64_t c = 0; c < config.max_seq_len; ++c) EXPECT_EQ(mask.at<bool>({r, c}), c <= r);
+  }
+  EXPECT_TRUE(is_fake((*model)->child("lm_head")->parameter("weight")));
+}
+
+TEST(LlamaTest, Recording70BAllocatesNoTensorDataAndKeepsTheTraceSmall) {
+  const AllocationStats before = GetAllocationStats();
+  absl::StatusOr<std::shared_ptr<Llama>> model = deferred_init<Llama>(LlamaConfig::Llama70B());
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(GetAllocationStats().total_bytes, before.total_bytes);
+  EXPECT_EQ(GetAllocationStats().allocation_count, before.allocation_count);
+  // 68.98e9 parameters: the published count of Llama 2 70B.
+  EXPECT_EQ(ParameterCount(**model), 68976648192);
+  const std::shared_ptr<Trace> trace =
+      TraceOf((*model)->child("lm_head")->parameter("weight"));
+  ASSERT_NE(trace, nullptr);
+  EXPECT_LT(trace->ApproximateBytes(), 16 << 20);
+}
+
+}  // namespace
+}  // namespace deferred::examples
