@@ -8,7 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! python3 -c 'import torch' 2>/dev/null; then
+# Debian's interpreter, which python3-torch installs into (a python3 earlier in PATH, such
+# as pyenv's, would not see it).
+python=/usr/bin/python3
+[[ -x "$python" ]] || python=python3
+
+if ! "$python" -c 'import torch' 2>/dev/null; then
   if [[ $(id -u) -ne 0 ]]; then
     echo "compare_pytorch: PyTorch is missing; install it as root: apt-get install -y python3-torch" >&2
     exit 1
@@ -28,7 +33,7 @@ trap 'rm -f "$ours"' EXIT
 "$(./bazelw info -c opt bazel-bin 2>/dev/null)/benchmarks/fill_benchmark" \
   --benchmark_format=json --benchmark_min_time=2 >"$ours"
 
-python3 - "$ours" "$threads" <<'EOF'
+"$python" - "$ours" "$threads" <<'EOF'
 import json, math, sys, time, warnings
 import torch
 

@@ -36,6 +36,16 @@ Tensor CompactCopy(const Tensor& view) {
   return out;
 }
 
+// `view` itself when it is exactly its whole storage, contiguously (a replay buffer that
+// holds just the shard, owned by nobody else); else a new contiguous copy on its device.
+Tensor CompactShard(const Tensor& view) {
+  if (view.is_contiguous() && view.storage_offset() == 0 &&
+      view.storage()->nbytes() == view.numel() * ElementSize(view.dtype())) {
+    return view;
+  }
+  return CompactCopy(view);
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<nn::Module>> deferred_init(const ModuleFactory& factory) {
@@ -118,9 +128,13 @@ absl::Status materialize_module(nn::Module& module, const MaterializeOptions& op
       for (size_t i = 0; i < work.shards.size(); ++i) {
         const auto& [named, region] = work.shards[i];
         const Shape& base = trace->Storage(targets[work.whole.size() + i].value.storage_id).sizes;
-        const Tensor shard = CompactCopy(ViewOfRegion(results[work.whole.size() + i],
-                                                      named.second.layout(), named.second.dtype(),
-                                                      base, region));
+        // A buffer that a whole storage also receives must not be handed out as well.
+        const RegionBuffer& buffer = results[work.whole.size() + i];
+        bool shared = false;
+        for (size_t w = 0; w < work.whole.size(); ++w) shared |= results[w].storage == buffer.storage;
+        const Tensor view =
+            ViewOfRegion(buffer, named.second.layout(), named.second.dtype(), base, region);
+        const Tensor shard = shared ? CompactCopy(view) : CompactShard(view);
         for (const std::string& name : module.names_of(named.second)) {
           module.replace_tensor(name, shard);
         }
@@ -157,7 +171,7 @@ absl::StatusOr<Tensor> materialize_shard(const Tensor& t, const ShardSpec& spec,
     ReplaySession session(trace, device);
     const RegionBuffer buffer =
         session.Run({ReplayTarget{value, BaseRegionOf(t.layout(), base, *region)}})[0];
-    result = CompactCopy(ViewOfRegion(buffer, t.layout(), t.dtype(), base, *region));
+    result = CompactShard(ViewOfRegion(buffer, t.layout(), t.dtype(), base, *region));
   });
   if (!status.ok()) return status;
   return result;
