@@ -132,6 +132,25 @@ TEST(SamplersTest, ElementIIsTheDocumentedFunctionOfItsWords) {
   }
 }
 
+// The known answers of docs/RNG.md, section 7.
+TEST(SamplersTest, MatchesTheDocumentedKnownAnswers) {
+  const uint64_t seed = 42;
+  const PhiloxWords block0 = PhiloxBlock(seed, 0), block1 = PhiloxBlock(seed, 1);
+  EXPECT_EQ(std::vector<uint32_t>(block0.w, block0.w + 4),
+            (std::vector<uint32_t>{0x9ceaf053, 0x77f5493b, 0x12bf50ad, 0x5742b3d7}));
+  EXPECT_EQ(std::vector<uint32_t>(block1.w, block1.w + 4),
+            (std::vector<uint32_t>{0xfcdb2127, 0x53ba6cfd, 0x838f5a6e, 0x744e06fb}));
+  const auto u32 = MakeUniformSampler<Precision::kFloat32>(0, 1);
+  const float expected32[] = {0x1.39d5ep-1f, 0x1.dfd524p-2f, 0x1.2bf5p-4f, 0x1.5d0accp-2f};
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(SampleAt(u32, seed, 0, i), expected32[i]) << i;
+  const auto u64 = MakeUniformSampler<Precision::kFloat64>(0, 1);
+  EXPECT_EQ(SampleAt(u64, seed, 0, 0), 0x1.39d5e0a6efea9p-1);
+  EXPECT_EQ(SampleAt(u64, seed, 0, 1), 0x1.2bf50ad5742bp-4);
+  const auto r = MakeRandomSampler<1>(0, 9);
+  const int64_t expected_r[] = {3, 1, 7, 7};
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(SampleAt(r, seed, 0, i), expected_r[i]) << i;
+}
+
 TEST(SamplersTest, RandomUsesTwoWordsFromARangeOf2To32) {
   EXPECT_EQ(RandomWordsPerElement(0, 0xfffffffell), 1);
   EXPECT_EQ(RandomWordsPerElement(0, 0xffffffffll), 2);
