@@ -35,12 +35,7 @@ void GenerateIndexed(const OpCall& call, const Tensor& out, Fn value_of) {
   const GlobalIndexMap map = GlobalIndexMapOf(call.attrs, out.sizes());
   const Shape& sizes = out.sizes();
   GenerateContiguous<T>(out, [&](int64_t i) {
-    int64_t global = map.offset;
-    for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
-      global += (i % sizes[d]) * map.strides[d];
-      i /= sizes[d];
-    }
-    return value_of(global);
+    return value_of(map.offset + OffsetOf(i, sizes, map.strides));
   });
 }
 

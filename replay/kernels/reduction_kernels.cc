@@ -16,17 +16,6 @@
 namespace deferred {
 namespace {
 
-// The offset, through `strides`, of the element with row-major number `flat` in `sizes`.
-int64_t OffsetOf(int64_t flat, absl::Span<const int64_t> sizes,
-                 absl::Span<const int64_t> strides) {
-  int64_t offset = 0;
-  for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
-    offset += (flat % sizes[d]) * strides[d];
-    flat /= sizes[d];
-  }
-  return offset;
-}
-
 // How one reduction call walks its input: output element o reads the input from
 // OffsetOf(o, kept_sizes, kept_input_strides) over the reduced index space.
 struct ReductionPlan {

@@ -17,17 +17,6 @@
 namespace deferred {
 namespace {
 
-// The offset, through `strides`, of the element with row-major number `flat` in `sizes`.
-int64_t OffsetOf(int64_t flat, absl::Span<const int64_t> sizes,
-                 absl::Span<const int64_t> strides) {
-  int64_t offset = 0;
-  for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
-    offset += (flat % sizes[d]) * strides[d];
-    flat /= sizes[d];
-  }
-  return offset;
-}
-
 // `t` restricted to [start, start + length) along `dim`: a kernel-level view (no dispatch).
 Tensor NarrowView(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
   TensorLayout layout = t.layout();

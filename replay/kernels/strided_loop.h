@@ -30,6 +30,17 @@ StridedOperand BroadcastOperand(const Tensor& t, absl::Span<const int64_t> sizes
 // input as it was before the loop.
 Tensor SnapshotIfOverlapping(const Tensor& input, const Tensor& out);
 
+// The offset, through `strides`, of the element with row-major number `flat` in `sizes`.
+inline int64_t OffsetOf(int64_t flat, absl::Span<const int64_t> sizes,
+                        absl::Span<const int64_t> strides) {
+  int64_t offset = 0;
+  for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
+    offset += (flat % sizes[d]) * strides[d];
+    flat /= sizes[d];
+  }
+  return offset;
+}
+
 // Elements per ParallelFor chunk below which a loop runs on one thread.
 inline constexpr int64_t kElementwiseGrain = 32768;
 
