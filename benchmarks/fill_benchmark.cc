@@ -1,8 +1,10 @@
 // Random fills of a 256 MiB float32 tensor on all cores, beside a plain parallel memset of
 // the same bytes, so that the ratios to memory bandwidth come out of one run:
 //   bazel run -c opt //benchmarks:fill_benchmark
-// Each benchmark reports bytes per second of tensor written. benchmarks/RESULTS.md holds
-// measured figures; benchmarks/compare_pytorch.sh runs PyTorch's fills beside these.
+// Each benchmark reports bytes per second of tensor written (Google Benchmark prints them
+// in units of 2^30 as "G/s") and, as its label, the kernel path that ran.
+// benchmarks/RESULTS.md holds measured figures; benchmarks/compare_pytorch.sh runs
+// PyTorch's fills beside these.
 #include <cstdint>
 #include <cstring>
 
@@ -34,7 +36,7 @@ void RunFill(benchmark::State& state, Fill fill) {
   }
   state.SetBytesProcessed(state.iterations() * kBytes);
   state.counters["threads"] = NumThreads();
-  state.SetLabel(RandomKernelsUseAvx2() ? "avx2" : "portable");
+  state.SetLabel(RandomKernelPathName(ActiveRandomKernelPath()));
 }
 
 // The reference: memset split across the same threads as the fills.
@@ -59,10 +61,30 @@ void BM_TruncNormal(benchmark::State& state) {
   RunFill(state, [](const Tensor& t) { trunc_normal_(t, 0.0, 1.0, -2.0, 2.0); });
 }
 
+// The same fills with the kernels capped at AVX2 (on a CPU with AVX-512 the fills above
+// use it).
+void BM_UniformAvx2(benchmark::State& state) {
+  ScopedRandomKernelPath path(RandomKernelPath::kAvx2);
+  BM_Uniform(state);
+}
+
+void BM_NormalAvx2(benchmark::State& state) {
+  ScopedRandomKernelPath path(RandomKernelPath::kAvx2);
+  BM_Normal(state);
+}
+
+void BM_TruncNormalAvx2(benchmark::State& state) {
+  ScopedRandomKernelPath path(RandomKernelPath::kAvx2);
+  BM_TruncNormal(state);
+}
+
 BENCHMARK(BM_Memset)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Uniform)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Normal)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TruncNormal)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_UniformAvx2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NormalAvx2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TruncNormalAvx2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace deferred

@@ -3,30 +3,35 @@
 
 namespace deferred {
 
-// The code the CPU random fills (replay/kernels/random_kernels.cc) run. Both paths compute
-// identical bits; choosing one only changes speed, which is what tests and benchmarks use
-// this for.
+// The code the CPU random fills (replay/kernels/random_kernels.cc) can run, from the least
+// to the most capable. Every path computes identical bits; choosing one only changes
+// speed, which is what tests and benchmarks use this for.
 enum class RandomKernelPath {
-  kBest,      // AVX2 + FMA where the CPU has them, else portable
   kPortable,  // plain C++ for any x86-64
+  kAvx2,      // AVX2 + FMA
+  kAvx512,    // AVX-512 (F, DQ, VL, BW) + FMA
 };
 
-// Process-wide; takes effect for fills that start afterwards.
+// "portable", "avx2" or "avx512".
+const char* RandomKernelPathName(RandomKernelPath path);
+
+// Caps the path fills use at `path`; they run the most capable path up to it that the CPU
+// supports. Process-wide, for fills that start afterwards. The cap starts at kAvx512.
 void SetRandomKernelPath(RandomKernelPath path);
 RandomKernelPath GetRandomKernelPath();
 
-// Whether fills started now run the AVX2 code.
-bool RandomKernelsUseAvx2();
+// The path fills started now run: the cap, lowered to what the CPU supports.
+RandomKernelPath ActiveRandomKernelPath();
 
-// Forces the portable path for its lifetime, then restores the previous choice.
-class ScopedPortableRandomPath {
+// Sets the cap for its lifetime, then restores the previous one.
+class ScopedRandomKernelPath {
  public:
-  ScopedPortableRandomPath() : previous_(GetRandomKernelPath()) {
-    SetRandomKernelPath(RandomKernelPath::kPortable);
+  explicit ScopedRandomKernelPath(RandomKernelPath path) : previous_(GetRandomKernelPath()) {
+    SetRandomKernelPath(path);
   }
-  ~ScopedPortableRandomPath() { SetRandomKernelPath(previous_); }
-  ScopedPortableRandomPath(const ScopedPortableRandomPath&) = delete;
-  ScopedPortableRandomPath& operator=(const ScopedPortableRandomPath&) = delete;
+  ~ScopedRandomKernelPath() { SetRandomKernelPath(previous_); }
+  ScopedRandomKernelPath(const ScopedRandomKernelPath&) = delete;
+  ScopedRandomKernelPath& operator=(const ScopedRandomKernelPath&) = delete;
 
  private:
   RandomKernelPath previous_;

@@ -1,11 +1,11 @@
 // CPU kernels of the random ops in fake_tensor/ops/random.h. Element i of a fill (in the
 // row-major order of the written tensor, or of the whole tensor when the call is restricted
 // to a region) is rng::SampleAt(sampler, seed, offset, i); the kernels only compute it
-// faster: Philox for whole tiles of counter blocks at once (AVX2 when the CPU has it), then
-// the sampler over the tile's words in a loop the compiler vectorizes. Elements of partial
-// blocks at the ends of a run use SampleAt itself. Since every element is a function of its
-// index, neither the thread count, nor the split into runs, nor the vector width changes a
-// bit.
+// faster: Philox for whole tiles of counter blocks at once (hand-written AVX-512 or AVX2
+// where the CPU has it), then the sampler over the tile's words in a loop the compiler
+// vectorizes. Elements of partial blocks at the ends of a run use SampleAt itself. Since
+// every element is a function of its index, neither the thread count, nor the split into
+// runs, nor the vector width changes a bit.
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -17,22 +17,31 @@
 #include "fake_tensor/region_rules.h"
 #include "replay/kernels/parallel.h"
 #include "replay/kernels/random_kernel_path.h"
-#include "replay/kernels/strided_loop.h"
 #include "replay/rng/philox.h"
 #include "replay/rng/samplers.h"
 
 namespace deferred {
 namespace {
 
-std::atomic<RandomKernelPath> selected_path{RandomKernelPath::kBest};
+std::atomic<RandomKernelPath> path_cap{RandomKernelPath::kAvx512};
 
-bool CpuHasAvx2AndFma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
+// The most capable path this CPU (and OS) runs.
+RandomKernelPath CpuPath() {
+  static const RandomKernelPath path = [] {
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+      return RandomKernelPath::kPortable;
+    }
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")) {
+      return RandomKernelPath::kAvx512;
+    }
+    return RandomKernelPath::kAvx2;
+  }();
+  return path;
 }
 
 // Counter blocks per tile: the tile's words (4 KiB) and values stay in L1. A multiple of
-// the blocks PhiloxBlocksAvx2 makes per step.
+// the blocks the vector Philox functions make per step.
 constexpr int64_t kTileBlocks = 256;
 
 // ---- Philox over consecutive counter blocks ----
@@ -123,6 +132,86 @@ __attribute__((target("avx2"))) void PhiloxBlocksAvx2(uint64_t seed, uint64_t fi
   PhiloxBlocksPortable(seed, first_block + static_cast<uint64_t>(k), count - k, words + 4 * k);
 }
 
+// The AVX-512 form of the above: eight counters per register, the three-way XORs as one
+// ternary-logic instruction, and a two-source permute for the store.
+struct PhiloxLanes512 {
+  __m512i c0, c1, c2, c3;
+};
+
+constexpr int kPhiloxSets512 = 4;
+static_assert(kTileBlocks % (8 * kPhiloxSets512) == 0, "whole tiles take the vector loop only");
+
+// GCC 12's AVX-512 intrinsics fill their unused pass-through operand from a self-initialized
+// variable (_mm512_undefined_epi32), which its own -Wmaybe-uninitialized then reports.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+__attribute__((target("avx512f"), always_inline)) inline PhiloxLanes512
+FirstPhiloxRoundAvx512(__m512i blocks, __m512i key0, __m512i key1) {
+  const __m512i p = _mm512_mul_epu32(blocks, _mm512_set1_epi64(rng::kPhiloxM0));
+  return PhiloxLanes512{_mm512_xor_si512(_mm512_srli_epi64(blocks, 32), key0),
+                        _mm512_setzero_si512(),
+                        _mm512_xor_si512(_mm512_srli_epi64(p, 32), key1), p};
+}
+
+__attribute__((target("avx512f"), always_inline)) inline PhiloxLanes512 PhiloxRoundAvx512(
+    const PhiloxLanes512& s, __m512i key0, __m512i key1) {
+  constexpr int kXor3 = 0x96;  // a ^ b ^ c
+  const __m512i p0 = _mm512_mul_epu32(s.c0, _mm512_set1_epi64(rng::kPhiloxM0));
+  const __m512i p1 = _mm512_mul_epu32(s.c2, _mm512_set1_epi64(rng::kPhiloxM1));
+  return PhiloxLanes512{_mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), s.c1, key0, kXor3),
+                        p1,
+                        _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), s.c3, key1, kXor3),
+                        p0};
+}
+
+__attribute__((target("avx512f"), always_inline)) inline void StoreBlocksAvx512(
+    const PhiloxLanes512& s, uint32_t* words) {
+  const __m512i w01 = _mm512_mask_blend_epi32(0xaaaa, s.c0, _mm512_slli_epi64(s.c1, 32));
+  const __m512i w23 = _mm512_mask_blend_epi32(0xaaaa, s.c2, _mm512_slli_epi64(s.c3, 32));
+  // Block j is the 64-bit lane j of w01 followed by lane j of w23 (index 8 + j).
+  _mm512_storeu_si512(words, _mm512_permutex2var_epi64(
+                                 w01, _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), w23));
+  _mm512_storeu_si512(words + 16, _mm512_permutex2var_epi64(
+                                      w01, _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4), w23));
+}
+
+__attribute__((target("avx512f"))) void PhiloxBlocksAvx512(uint64_t seed,
+                                                                uint64_t first_block,
+                                                                int64_t count, uint32_t* words) {
+  __m512i key0[rng::kPhiloxRounds], key1[rng::kPhiloxRounds];
+  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  for (int r = 0; r < rng::kPhiloxRounds; ++r) {
+    key0[r] = _mm512_set1_epi64(k0);
+    key1[r] = _mm512_set1_epi64(k1);
+    k0 += rng::kPhiloxKeyBump0;
+    k1 += rng::kPhiloxKeyBump1;
+  }
+  const __m512i lanes = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+  constexpr int64_t kStep = 8 * kPhiloxSets512;
+  int64_t k = 0;
+  for (; k + kStep <= count; k += kStep) {
+    PhiloxLanes512 s[kPhiloxSets512];
+#pragma GCC unroll 4
+    for (int g = 0; g < kPhiloxSets512; ++g) {
+      const uint64_t block = first_block + static_cast<uint64_t>(k + 8 * g);
+      s[g] = FirstPhiloxRoundAvx512(
+          _mm512_add_epi64(_mm512_set1_epi64(static_cast<int64_t>(block)), lanes), key0[0],
+          key1[0]);
+    }
+#pragma GCC unroll 16
+    for (int r = 1; r < rng::kPhiloxRounds; ++r) {
+#pragma GCC unroll 4
+      for (int g = 0; g < kPhiloxSets512; ++g) s[g] = PhiloxRoundAvx512(s[g], key0[r], key1[r]);
+    }
+#pragma GCC unroll 4
+    for (int g = 0; g < kPhiloxSets512; ++g) StoreBlocksAvx512(s[g], words + 4 * (k + 8 * g));
+  }
+  PhiloxBlocksPortable(seed, first_block + static_cast<uint64_t>(k), count - k, words + 4 * k);
+}
+
+#pragma GCC diagnostic pop
+
 // ---- Samplers over a tile of words ----
 
 // out[j] = element j of the groups whose words start at `words`, for `groups` groups. The
@@ -148,8 +237,9 @@ void SampleGroupsPortable(const Sampler& sampler, const uint32_t* words, int64_t
   SampleGroups(sampler, words, groups, out);
 }
 
-// The same loop with AVX2 and FMA enabled; `flatten` inlines the samplers' math into it so
-// that it vectorizes. FMA only where the math calls Fma explicitly (-ffp-contract=off).
+// The same loop with AVX2 and FMA enabled; `flatten` (with the inlining limits in BUILD)
+// inlines the samplers' math into it so that it vectorizes. FMA only where the math calls
+// Fma explicitly (-ffp-contract=off).
 template <typename Sampler, typename T>
 __attribute__((target("avx2,fma"), flatten)) void SampleGroupsAvx2(const Sampler& sampler,
                                                                  const uint32_t* words,
@@ -157,7 +247,18 @@ __attribute__((target("avx2,fma"), flatten)) void SampleGroupsAvx2(const Sampler
   SampleGroups(sampler, words, groups, out);
 }
 
+// And with AVX-512, preferring 512-bit vectors.
+template <typename Sampler, typename T>
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,fma,prefer-vector-width=512"),
+               flatten)) void
+SampleGroupsAvx512(const Sampler& sampler, const uint32_t* words, int64_t groups, T* out) {
+  SampleGroups(sampler, words, groups, out);
+}
+
 // ---- Fills ----
+
+// Elements per unit of work that the threads of one fill take in turn.
+constexpr int64_t kUnitElements = 1 << 16;
 
 // What every run of one fill shares.
 template <typename Sampler>
@@ -165,7 +266,7 @@ struct FillSpec {
   Sampler sampler;
   uint64_t seed;
   uint64_t offset;
-  bool avx2;
+  RandomKernelPath path;
 };
 
 // Writes elements [first, first + count) of the op's stream to out[0], out[stride], ...
@@ -187,12 +288,19 @@ void FillRun(const FillSpec<Sampler>& spec, int64_t first, int64_t count, T* out
     const uint64_t first_block = spec.offset + static_cast<uint64_t>((first + done) / kPerBlock);
     T* dst = stride == 1 ? out + done : tile;
     const int64_t groups = blocks * kPerBlock / Sampler::kElementsPerGroup;
-    if (spec.avx2) {
-      PhiloxBlocksAvx2(spec.seed, first_block, blocks, words);
-      SampleGroupsAvx2(spec.sampler, words, groups, dst);
-    } else {
-      PhiloxBlocksPortable(spec.seed, first_block, blocks, words);
-      SampleGroupsPortable(spec.sampler, words, groups, dst);
+    switch (spec.path) {
+      case RandomKernelPath::kAvx512:
+        PhiloxBlocksAvx512(spec.seed, first_block, blocks, words);
+        SampleGroupsAvx512(spec.sampler, words, groups, dst);
+        break;
+      case RandomKernelPath::kAvx2:
+        PhiloxBlocksAvx2(spec.seed, first_block, blocks, words);
+        SampleGroupsAvx2(spec.sampler, words, groups, dst);
+        break;
+      case RandomKernelPath::kPortable:
+        PhiloxBlocksPortable(spec.seed, first_block, blocks, words);
+        SampleGroupsPortable(spec.sampler, words, groups, dst);
+        break;
     }
     if (stride != 1) {
       for (int64_t k = 0; k < blocks * kPerBlock; ++k) out[(done + k) * stride] = tile[k];
@@ -209,8 +317,7 @@ void Fill(const OpCall& call, const Tensor& out, const Sampler& sampler) {
   if (out.numel() == 0) return;
   const FillSpec<Sampler> spec{
       sampler, std::bit_cast<uint64_t>(call.attrs.Get<int64_t>("seed")),
-      std::bit_cast<uint64_t>(call.attrs.Get<int64_t>("offset")),
-      GetRandomKernelPath() == RandomKernelPath::kBest && CpuHasAvx2AndFma()};
+      std::bit_cast<uint64_t>(call.attrs.Get<int64_t>("offset")), ActiveRandomKernelPath()};
   const GlobalIndexMap map = GlobalIndexMapOf(call.attrs, out.sizes());
 
   // Dims of size > 1, with neighbours merged where both the memory strides and the stream
@@ -240,7 +347,8 @@ void Fill(const OpCall& call, const Tensor& out, const Sampler& sampler) {
   const int64_t inner = sizes.back();
   T* const base = out.data_ptr<T>();
 
-  ParallelFor(out.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+  // Fills elements [begin, end) of out's row-major order, run by run.
+  const auto fill_range = [&](int64_t begin, int64_t end) {
     Shape index(ndim);
     int64_t rest = begin;
     for (int64_t d = ndim - 1; d >= 0; --d) {
@@ -261,6 +369,17 @@ void Fill(const OpCall& call, const Tensor& out, const Sampler& sampler) {
         if (++index[d] < sizes[d]) break;
         index[d] = 0;
       }
+    }
+  };
+  // Each thread takes the next unit until none is left, so a thread that the OS slows down
+  // takes fewer units instead of holding the others up. Which thread fills a unit changes
+  // no value.
+  const int64_t numel = out.numel();
+  const int64_t units = (numel + kUnitElements - 1) / kUnitElements;
+  std::atomic<int64_t> next_unit{0};
+  ParallelFor(std::min<int64_t>(NumThreads(), units), 1, [&](int64_t, int64_t) {
+    for (int64_t unit = next_unit++; unit < units; unit = next_unit++) {
+      fill_range(unit * kUnitElements, std::min(numel, (unit + 1) * kUnitElements));
     }
   });
 }
@@ -329,12 +448,19 @@ const bool registered = [] {
 
 }  // namespace
 
-void SetRandomKernelPath(RandomKernelPath path) { selected_path.store(path); }
-
-RandomKernelPath GetRandomKernelPath() { return selected_path.load(); }
-
-bool RandomKernelsUseAvx2() {
-  return GetRandomKernelPath() == RandomKernelPath::kBest && CpuHasAvx2AndFma();
+const char* RandomKernelPathName(RandomKernelPath path) {
+  switch (path) {
+    case RandomKernelPath::kPortable: return "portable";
+    case RandomKernelPath::kAvx2: return "avx2";
+    case RandomKernelPath::kAvx512: return "avx512";
+  }
+  return "unknown";
 }
+
+void SetRandomKernelPath(RandomKernelPath path) { path_cap.store(path); }
+
+RandomKernelPath GetRandomKernelPath() { return path_cap.load(); }
+
+RandomKernelPath ActiveRandomKernelPath() { return std::min(GetRandomKernelPath(), CpuPath()); }
 
 }  // namespace deferred

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
-#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -175,6 +174,9 @@ void ExpectFillMatches(const Tensor& t, const RandomOpCase& c, uint64_t seed, ui
   }
 }
 
+constexpr RandomKernelPath kPaths[] = {RandomKernelPath::kAvx512, RandomKernelPath::kAvx2,
+                                       RandomKernelPath::kPortable};
+
 TEST(RandomKernelsTest, ElementIOfAFillIsThePerIndexFunctionForAnyLayout) {
   const uint64_t test_seed = 90210;
   SCOPED_TRACE(testing::Message() << "test seed " << test_seed);
@@ -190,15 +192,15 @@ TEST(RandomKernelsTest, ElementIOfAFillIsThePerIndexFunctionForAnyLayout) {
     set_rng_state(RngState{rng(), rng() % 3 == 0 ? rng() : rng() % 100});
     std::string layout;
     const Tensor t = RandomLayout(rng, sizes, dtype, &layout);
-    SCOPED_TRACE(testing::Message() << "trial " << trial << (trial % 2 ? " (portable)" : "")
-                                    << ": " << c.name << " on "
+    SCOPED_TRACE(testing::Message() << "trial " << trial << " ("
+                                    << RandomKernelPathName(kPaths[trial % std::size(kPaths)])
+                                    << "): " << c.name << " on "
                                     << DTypeName(dtype) << " " << ShapeToString(sizes) << ", "
                                     << layout);
     const RngState state = get_rng_state();
     {
-      // Odd trials run the portable code, even ones the best this CPU has.
-      std::optional<ScopedPortableRandomPath> portable;
-      if (trial % 2 == 1) portable.emplace();
+      // Trials take turns on the paths (each capped to what this CPU runs).
+      ScopedRandomKernelPath path(kPaths[trial % std::size(kPaths)]);
       c.apply(t);
     }
     ExpectFillMatches(t, c, state.seed, state.offset);
@@ -227,25 +229,35 @@ std::vector<std::vector<std::byte>> FillAll(int64_t numel, const Shape& view_siz
   return results;
 }
 
-TEST(RandomKernelsTest, PortableAndVectorPathsGiveIdenticalBits) {
-  if (!RandomKernelsUseAvx2()) GTEST_SKIP() << "this CPU has no AVX2+FMA; only one path runs";
-  for (const Shape& view : {Shape{}, Shape{301, 333}}) {
-    const int64_t n = 301 * 333;
-    const auto vector = FillAll(n, view);
+TEST(RandomKernelsTest, EveryPathGivesIdenticalBits) {
+  const RandomKernelPath best = ActiveRandomKernelPath();
+  if (best == RandomKernelPath::kPortable) GTEST_SKIP() << "this CPU runs only the portable path";
+  for (const Shape& view : {Shape{}, Shape{151, 207}}) {
+    SCOPED_TRACE(view.empty() ? "contiguous" : "transposed");
+    const int64_t n = 151 * 207;  // many tiles, with partial blocks at the row ends
     std::vector<std::vector<std::byte>> portable;
     {
-      ScopedPortableRandomPath scope;
-      EXPECT_FALSE(RandomKernelsUseAvx2());
+      ScopedRandomKernelPath path(RandomKernelPath::kPortable);
+      ASSERT_EQ(ActiveRandomKernelPath(), RandomKernelPath::kPortable);
       portable = FillAll(n, view);
     }
-    ASSERT_EQ(vector.size(), portable.size());
-    for (size_t k = 0; k < vector.size(); ++k) EXPECT_TRUE(vector[k] == portable[k]) << "fill " << k;
+    for (RandomKernelPath p : {RandomKernelPath::kAvx2, RandomKernelPath::kAvx512}) {
+      if (p > best) continue;
+      SCOPED_TRACE(RandomKernelPathName(p));
+      ScopedRandomKernelPath path(p);
+      ASSERT_EQ(ActiveRandomKernelPath(), p);
+      const auto vector = FillAll(n, view);
+      ASSERT_EQ(vector.size(), portable.size());
+      for (size_t k = 0; k < vector.size(); ++k) {
+        EXPECT_TRUE(vector[k] == portable[k]) << "fill " << k;
+      }
+    }
   }
 }
 
 TEST(RandomKernelsTest, ThreadCountDoesNotChangeABit) {
   const int threads = NumThreads();
-  const int64_t n = 4 * 32768 + 12345;  // enough for ParallelFor to use every thread
+  const int64_t n = 2 * 65536 + 12345;  // three units of work for the threads to share
   SetNumThreads(1);
   const auto one = FillAll(n);
   SetNumThreads(4);
