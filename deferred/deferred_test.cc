@@ -1,6 +1,5 @@
 #include "deferred/deferred.h"
 
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -9,25 +8,10 @@
 #include "fake_tensor/ops/factories.h"
 #include "fake_tensor/recorder.h"
 #include "gtest/gtest.h"
+#include "tests/equivalence.h"
 
 namespace deferred {
 namespace {
-
-// Bitwise equality of two real tensors' elements (row-major), whatever their strides.
-bool SameBits(const Tensor& a, const Tensor& b) {
-  if (a.sizes() != b.sizes() || a.dtype() != b.dtype()) return false;
-  const int64_t element = ElementSize(a.dtype());
-  std::vector<char> bytes_a, bytes_b;
-  auto collect = [element](const Tensor& t, std::vector<char>& out) {
-    const char* base = reinterpret_cast<const char*>(t.storage()->data()) +
-                       t.storage_offset() * element;
-    t.ForEachElementOffset(
-        [&](int64_t offset) { out.insert(out.end(), base + offset * element, base + (offset + 1) * element); });
-  };
-  collect(a, bytes_a);
-  collect(b, bytes_b);
-  return bytes_a == bytes_b;
-}
 
 // A small model whose constructor derives a buffer from a parameter, edits a parameter
 // in place through a view, and ties two parameters.
@@ -58,13 +42,13 @@ TEST(DeferredInitTest, MaterializedModuleEqualsEagerConstruction) {
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(expected[i].first, actual[i].first);
     EXPECT_FALSE(is_fake(actual[i].second));
-    EXPECT_TRUE(SameBits(expected[i].second, actual[i].second)) << actual[i].first;
+    EXPECT_TRUE(TensorsBitwiseEqual(expected[i].second, actual[i].second)) << actual[i].first;
   }
   const auto expected_buffers = eager->named_buffers();
   const auto actual_buffers = (*deferred)->named_buffers();
   ASSERT_EQ(expected_buffers.size(), actual_buffers.size());
   for (size_t i = 0; i < expected_buffers.size(); ++i) {
-    EXPECT_TRUE(SameBits(expected_buffers[i].second, actual_buffers[i].second))
+    EXPECT_TRUE(TensorsBitwiseEqual(expected_buffers[i].second, actual_buffers[i].second))
         << actual_buffers[i].first;
   }
 }

@@ -64,6 +64,15 @@ std::vector<char> ElementBytes(const Tensor& t) {
   return ::testing::AssertionSuccess();
 }
 
+Tensor SliceOf(const Tensor& t, const Region& region) {
+  TensorLayout layout = t.layout();
+  for (int64_t d = 0; d < region.rank(); ++d) {
+    layout.storage_offset += region.start[d] * layout.strides[d];
+  }
+  layout.sizes = region.sizes();
+  return MakeView(t, layout);
+}
+
 ::testing::AssertionResult ModulesBitwiseEqual(const nn::Module& expected,
                                                const nn::Module& actual) {
   ::testing::AssertionResult parameters =

@@ -2,6 +2,7 @@
 #define DEFERRED_TESTS_EQUIVALENCE_H_
 
 #include "deferred/nn/module.h"
+#include "fake_tensor/region.h"
 #include "fake_tensor/tensor.h"
 #include "gtest/gtest.h"
 
@@ -10,6 +11,9 @@ namespace deferred {
 // Whether two real tensors have the same sizes, dtype and element bytes (row-major,
 // whatever their strides); NaNs compare by their bits.
 ::testing::AssertionResult TensorsBitwiseEqual(const Tensor& expected, const Tensor& actual);
+
+// The slice `region` of a tensor, as a view sharing its storage.
+Tensor SliceOf(const Tensor& t, const Region& region);
 
 // Whether two modules have the same parameter and buffer names, in the same order, with
 // bitwise equal tensors; the failure names the first tensor that differs and where.

@@ -23,13 +23,6 @@
 namespace deferred {
 namespace {
 
-Tensor Slice(const Tensor& t, const Region& region) {
-  TensorLayout layout = t.layout();
-  for (int64_t d = 0; d < region.rank(); ++d) layout.storage_offset += region.start[d] * layout.strides[d];
-  layout.sizes = region.sizes();
-  return MakeView(t, layout);
-}
-
 // Checks every tensor of the module `factory` builds, every dim, world sizes 1..8.
 void ExpectShardsEqualSlices(const ModuleFactory& factory) {
   manual_seed(11);
@@ -59,7 +52,7 @@ void ExpectShardsEqualSlices(const ModuleFactory& factory) {
           const Region region = *spec.Resolve(t.sizes());
           ASSERT_EQ(region.start[dim], covered);  // parts are adjacent...
           covered = region.stop[dim];
-          ASSERT_TRUE(TensorsBitwiseEqual(Slice(expected[i].second, region), *shard));
+          ASSERT_TRUE(TensorsBitwiseEqual(SliceOf(expected[i].second, region), *shard));
         }
         EXPECT_EQ(covered, t.size(dim)) << name;  // ...and together make the whole
       }

@@ -15,14 +15,6 @@
 namespace deferred {
 namespace {
 
-// The slice `region` of a real tensor, as a view.
-Tensor Slice(const Tensor& t, const Region& region) {
-  TensorLayout layout = t.layout();
-  for (int64_t d = 0; d < region.rank(); ++d) layout.storage_offset += region.start[d] * layout.strides[d];
-  layout.sizes = region.sizes();
-  return MakeView(t, layout);
-}
-
 // A random spec over a tensor of `sizes`: a chunk, an uneven split, an explicit range,
 // or two of them on different dims.
 ShardSpec RandomSpec(std::mt19937_64& rng, const Shape& sizes) {
@@ -76,7 +68,7 @@ TEST(ShardEquivalenceTest, ShardEqualsSliceOfFullForRandomProgramsAndRegions) {
         absl::StatusOr<Tensor> shard = materialize_shard(t, spec);
         ASSERT_TRUE(shard.ok()) << shard.status();
         EXPECT_TRUE(shard->is_contiguous());
-        ASSERT_TRUE(TensorsBitwiseEqual(Slice(*full, *region), *shard));
+        ASSERT_TRUE(TensorsBitwiseEqual(SliceOf(*full, *region), *shard));
         ++cases;
       }
       EXPECT_TRUE(is_fake(t)) << name;  // materialize_shard leaves the tensor fake
@@ -139,7 +131,7 @@ TEST(ShardEquivalenceTest, ModuleShardOptionReplacesTensorsAndReports) {
       return Tensor();
     }();
     EXPECT_EQ(full.sizes(), info.full_shape);
-    EXPECT_TRUE(TensorsBitwiseEqual(Slice(full, info.region), shard));
+    EXPECT_TRUE(TensorsBitwiseEqual(SliceOf(full, info.region), shard));
   }
 }
 

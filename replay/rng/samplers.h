@@ -46,21 +46,8 @@ inline constexpr int kWordsPerValue = P == Precision::kFloat64 ? 2 : 1;
 
 namespace internal {
 
-DEFERRED_HOST_DEVICE inline uint32_t Bits(float x) {
-#ifdef __CUDA_ARCH__
-  return __float_as_uint(x);
-#else
-  return std::bit_cast<uint32_t>(x);
-#endif
-}
-
-DEFERRED_HOST_DEVICE inline float FloatFromBits(uint32_t b) {
-#ifdef __CUDA_ARCH__
-  return __uint_as_float(b);
-#else
-  return std::bit_cast<float>(b);
-#endif
-}
+using detmath::internal::Bits;
+using detmath::internal::FloatFromBits;
 
 // The correctly rounded square root (IEEE 754 requires it of every implementation).
 DEFERRED_HOST_DEVICE inline float Sqrt(float x) {
