@@ -3,12 +3,15 @@
 // to a region) is rng::SampleAt(sampler, seed, offset, i); the kernels only compute it
 // faster: Philox for whole tiles of counter blocks at once (hand-written AVX-512 or AVX2
 // where the CPU has it), then the sampler over the tile's words in a loop the compiler
-// vectorizes. Elements of partial blocks at the ends of a run use SampleAt itself. Since
-// every element is a function of its index, neither the thread count, nor the split into
-// runs, nor the vector width changes a bit.
+// vectorizes (for trunc_normal_, tiles within ErfInv's central case skip the rest).
+// Fills larger than the cache write whole tiles with non-temporal stores. Elements of
+// partial blocks at the ends of a run use SampleAt itself. Since every element is a
+// function of its index, neither the thread count, nor the split into runs, nor the vector
+// width, nor the stores used changes a bit.
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <concepts>
 #include <cstdint>
 #include <cstring>
 #include <immintrin.h>
@@ -66,24 +69,29 @@ struct PhiloxLanes {
 constexpr int kPhiloxSets = 4;
 static_assert(kTileBlocks % (4 * kPhiloxSets) == 0, "whole tiles take the vector loop only");
 
+// The high word of each 64-bit lane, in the lane's low word (where the next multiply reads
+// it). A shuffle rather than a shift: on recent Intel cores vector shifts share an
+// execution port with the multiplies and shuffles do not, and the rounds are bound by that
+// port (this alone made the fills about a third faster).
+__attribute__((target("avx2"), always_inline)) inline __m256i HighWordsAvx2(__m256i x) {
+  return _mm256_shuffle_epi32(x, 0xf5);
+}
+
 // The first round on the counters (low, high 32 bits of each block, 0, 0): the product of
 // the third word is 0.
 __attribute__((target("avx2"), always_inline)) inline PhiloxLanes FirstPhiloxRoundAvx2(
     __m256i blocks, __m256i key0, __m256i key1) {
   const __m256i p = _mm256_mul_epu32(blocks, _mm256_set1_epi64x(rng::kPhiloxM0));
-  return PhiloxLanes{_mm256_xor_si256(_mm256_srli_epi64(blocks, 32), key0),
-                     _mm256_setzero_si256(), _mm256_xor_si256(_mm256_srli_epi64(p, 32), key1),
-                     p};
+  return PhiloxLanes{_mm256_xor_si256(HighWordsAvx2(blocks), key0), _mm256_setzero_si256(),
+                     _mm256_xor_si256(HighWordsAvx2(p), key1), p};
 }
 
 __attribute__((target("avx2"), always_inline)) inline PhiloxLanes PhiloxRoundAvx2(
     const PhiloxLanes& s, __m256i key0, __m256i key1) {
   const __m256i p0 = _mm256_mul_epu32(s.c0, _mm256_set1_epi64x(rng::kPhiloxM0));
   const __m256i p1 = _mm256_mul_epu32(s.c2, _mm256_set1_epi64x(rng::kPhiloxM1));
-  return PhiloxLanes{_mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), s.c1), key0),
-                     p1,
-                     _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), s.c3), key1),
-                     p0};
+  return PhiloxLanes{_mm256_xor_si256(_mm256_xor_si256(HighWordsAvx2(p1), s.c1), key0), p1,
+                     _mm256_xor_si256(_mm256_xor_si256(HighWordsAvx2(p0), s.c3), key1), p0};
 }
 
 // Stores the four blocks of `s` as 16 consecutive words, block by block.
@@ -146,12 +154,15 @@ static_assert(kTileBlocks % (8 * kPhiloxSets512) == 0, "whole tiles take the vec
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+__attribute__((target("avx512f"), always_inline)) inline __m512i HighWordsAvx512(__m512i x) {
+  return _mm512_shuffle_epi32(x, _MM_PERM_DDBB);
+}
+
 __attribute__((target("avx512f"), always_inline)) inline PhiloxLanes512
 FirstPhiloxRoundAvx512(__m512i blocks, __m512i key0, __m512i key1) {
   const __m512i p = _mm512_mul_epu32(blocks, _mm512_set1_epi64(rng::kPhiloxM0));
-  return PhiloxLanes512{_mm512_xor_si512(_mm512_srli_epi64(blocks, 32), key0),
-                        _mm512_setzero_si512(),
-                        _mm512_xor_si512(_mm512_srli_epi64(p, 32), key1), p};
+  return PhiloxLanes512{_mm512_xor_si512(HighWordsAvx512(blocks), key0),
+                        _mm512_setzero_si512(), _mm512_xor_si512(HighWordsAvx512(p), key1), p};
 }
 
 __attribute__((target("avx512f"), always_inline)) inline PhiloxLanes512 PhiloxRoundAvx512(
@@ -159,16 +170,15 @@ __attribute__((target("avx512f"), always_inline)) inline PhiloxLanes512 PhiloxRo
   constexpr int kXor3 = 0x96;  // a ^ b ^ c
   const __m512i p0 = _mm512_mul_epu32(s.c0, _mm512_set1_epi64(rng::kPhiloxM0));
   const __m512i p1 = _mm512_mul_epu32(s.c2, _mm512_set1_epi64(rng::kPhiloxM1));
-  return PhiloxLanes512{_mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), s.c1, key0, kXor3),
-                        p1,
-                        _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), s.c3, key1, kXor3),
-                        p0};
+  return PhiloxLanes512{_mm512_ternarylogic_epi64(HighWordsAvx512(p1), s.c1, key0, kXor3), p1,
+                        _mm512_ternarylogic_epi64(HighWordsAvx512(p0), s.c3, key1, kXor3), p0};
 }
 
 __attribute__((target("avx512f"), always_inline)) inline void StoreBlocksAvx512(
     const PhiloxLanes512& s, uint32_t* words) {
-  const __m512i w01 = _mm512_mask_blend_epi32(0xaaaa, s.c0, _mm512_slli_epi64(s.c1, 32));
-  const __m512i w23 = _mm512_mask_blend_epi32(0xaaaa, s.c2, _mm512_slli_epi64(s.c3, 32));
+  // Odd words take the low word of their lane from c1 (c3): one in-lane shuffle each.
+  const __m512i w01 = _mm512_mask_shuffle_epi32(s.c0, 0xaaaa, s.c1, _MM_PERM_CCAA);
+  const __m512i w23 = _mm512_mask_shuffle_epi32(s.c2, 0xaaaa, s.c3, _MM_PERM_CCAA);
   // Block j is the 64-bit lane j of w01 followed by lane j of w23 (index 8 + j).
   _mm512_storeu_si512(words, _mm512_permutex2var_epi64(
                                  w01, _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), w23));
@@ -212,7 +222,37 @@ __attribute__((target("avx512f"))) void PhiloxBlocksAvx512(uint64_t seed,
 
 #pragma GCC diagnostic pop
 
+// ---- Non-temporal stores ----
+
+// Copies `bytes` (a multiple of 64) from `from` to `to` (both 64-byte aligned) with
+// non-temporal stores: they write whole cache lines to memory without first reading them
+// in, so a fill too large to stay in the cache moves half the bytes. Callers fence with
+// _mm_sfence before the data is published to other threads.
+__attribute__((target("avx512f"))) void StreamAvx512(const void* from, size_t bytes, void* to) {
+  for (size_t b = 0; b < bytes; b += 64) {
+    _mm512_stream_si512(reinterpret_cast<__m512i*>(static_cast<char*>(to) + b),
+                        _mm512_load_si512(static_cast<const char*>(from) + b));
+  }
+}
+
+__attribute__((target("avx2"))) void StreamAvx2(const void* from, size_t bytes, void* to) {
+  for (size_t b = 0; b < bytes; b += 32) {
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(static_cast<char*>(to) + b),
+                        _mm256_load_si256(reinterpret_cast<const __m256i*>(
+                            static_cast<const char*>(from) + b)));
+  }
+}
+
 // ---- Samplers over a tile of words ----
+
+// Whether `Sampler` has IsCentral and GroupCentral: a faster Group for most elements
+// (samplers.h).
+template <typename Sampler>
+constexpr bool kHasCentralGroup = requires(const Sampler& s, const uint32_t* w,
+                                           typename Sampler::Value* v) {
+  { s.IsCentral(w) } -> std::same_as<bool>;
+  s.GroupCentral(w, v);
+};
 
 // out[j] = element j of the groups whose words start at `words`, for `groups` groups. The
 // one loop both paths compile: written once, so that they cannot differ.
@@ -225,34 +265,27 @@ __attribute__((always_inline)) inline void SampleGroups(const Sampler& sampler,
   // A local copy: its parameters then live in registers, and the samplers' selects between
   // them are plain vector blends rather than conditional loads.
   const Sampler local = sampler;
+  if constexpr (kHasCentralGroup<Sampler>) {
+    // A tile whose elements are all central takes the shorter code; any other, the full.
+    static_assert(kG == 1);
+    int32_t outside = 0;  // an int, not a bool, for GCC to vectorize the reduction
+    for (int64_t g = 0; g < groups; ++g) {
+      outside |= local.IsCentral(words + g * kGroupWords) ? 0 : 1;
+    }
+    if (outside == 0) {
+      for (int64_t g = 0; g < groups; ++g) {
+        typename Sampler::Value value;
+        local.GroupCentral(words + g * kGroupWords, &value);
+        out[g] = CastElement<T>(value);
+      }
+      return;
+    }
+  }
   for (int64_t g = 0; g < groups; ++g) {
     typename Sampler::Value values[kG];
     local.Group(words + g * kGroupWords, values);
     for (int e = 0; e < kG; ++e) out[g * kG + e] = CastElement<T>(values[e]);
   }
-}
-
-template <typename Sampler, typename T>
-void SampleGroupsPortable(const Sampler& sampler, const uint32_t* words, int64_t groups, T* out) {
-  SampleGroups(sampler, words, groups, out);
-}
-
-// The same loop with AVX2 and FMA enabled; `flatten` (with the inlining limits in BUILD)
-// inlines the samplers' math into it so that it vectorizes. FMA only where the math calls
-// Fma explicitly (-ffp-contract=off).
-template <typename Sampler, typename T>
-__attribute__((target("avx2,fma"), flatten)) void SampleGroupsAvx2(const Sampler& sampler,
-                                                                 const uint32_t* words,
-                                                                 int64_t groups, T* out) {
-  SampleGroups(sampler, words, groups, out);
-}
-
-// And with AVX-512, preferring 512-bit vectors.
-template <typename Sampler, typename T>
-__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,fma,prefer-vector-width=512"),
-               flatten)) void
-SampleGroupsAvx512(const Sampler& sampler, const uint32_t* words, int64_t groups, T* out) {
-  SampleGroups(sampler, words, groups, out);
 }
 
 // ---- Fills ----
@@ -267,43 +300,114 @@ struct FillSpec {
   uint64_t seed;
   uint64_t offset;
   RandomKernelPath path;
+  bool stream;  // write whole tiles with non-temporal stores (vector paths only)
 };
+
+// Fills of at least this many bytes stream their output past the cache: far larger than
+// the cores' L2, so it would be evicted before use anyway. Smaller ones stay cached for the
+// op that reads them next.
+constexpr int64_t kStreamMinBytes = int64_t{32} << 20;
+
+// Philox for `count` consecutive counter blocks (see PhiloxBlocksPortable) on `Path`.
+template <RandomKernelPath Path>
+__attribute__((always_inline)) inline void PhiloxBlocks(uint64_t seed, uint64_t first_block,
+                                                        int64_t count, uint32_t* words) {
+  if constexpr (Path == RandomKernelPath::kAvx512) {
+    PhiloxBlocksAvx512(seed, first_block, count, words);
+  } else if constexpr (Path == RandomKernelPath::kAvx2) {
+    PhiloxBlocksAvx2(seed, first_block, count, words);
+  } else {
+    PhiloxBlocksPortable(seed, first_block, count, words);
+  }
+}
+
+// Writes the elements of counter blocks [first_block, first_block + blocks) of the op's
+// stream to out[0], out[stride], ..., a tile at a time. Written once for every path; each
+// path's wrapper below compiles it, with everything it calls inlined, for its instruction
+// set, so that a fill never switches between vector code and plain code (which costs
+// hundreds of cycles per switch on CPUs with AVX-512).
+template <RandomKernelPath Path, typename Sampler, typename T>
+__attribute__((always_inline)) inline void FillBlocks(const FillSpec<Sampler>& spec,
+                                                      uint64_t first_block, int64_t blocks,
+                                                      T* out, int64_t stride) {
+  constexpr int64_t kPerBlock = 4 / Sampler::kWordsPerElement;  // elements per block
+  alignas(64) uint32_t words[kTileBlocks * 4];
+  alignas(64) T tile[kTileBlocks * kPerBlock];  // values to be streamed or scattered
+  for (int64_t done = 0; done < blocks;) {
+    const int64_t count = std::min<int64_t>(kTileBlocks, blocks - done);
+    T* const target = out + done * kPerBlock;
+    const bool stream = Path != RandomKernelPath::kPortable && spec.stream && stride == 1 &&
+                        count == kTileBlocks && reinterpret_cast<uintptr_t>(target) % 64 == 0;
+    PhiloxBlocks<Path>(spec.seed, first_block + static_cast<uint64_t>(done), count, words);
+    SampleGroups(spec.sampler, words, count * kPerBlock / Sampler::kElementsPerGroup,
+                 stride == 1 && !stream ? target : tile);
+    if (stream) {
+      if constexpr (Path == RandomKernelPath::kAvx512) StreamAvx512(tile, sizeof(tile), target);
+      if constexpr (Path == RandomKernelPath::kAvx2) StreamAvx2(tile, sizeof(tile), target);
+    } else if (stride != 1) {
+      for (int64_t k = 0; k < count * kPerBlock; ++k) {
+        out[(done * kPerBlock + k) * stride] = tile[k];
+      }
+    }
+    done += count;
+  }
+}
+
+template <typename Sampler, typename T>
+void FillBlocksPortable(const FillSpec<Sampler>& spec, uint64_t first_block, int64_t blocks,
+                        T* out, int64_t stride) {
+  FillBlocks<RandomKernelPath::kPortable>(spec, first_block, blocks, out, stride);
+}
+
+// With AVX2 and FMA enabled; `flatten` (with the inlining limits in BUILD) inlines the
+// samplers' math so that it vectorizes. FMA only where the math calls Fma explicitly
+// (-ffp-contract=off).
+template <typename Sampler, typename T>
+__attribute__((target("avx2,fma"), flatten)) void FillBlocksAvx2(const FillSpec<Sampler>& spec,
+                                                                uint64_t first_block,
+                                                                int64_t blocks, T* out,
+                                                                int64_t stride) {
+  FillBlocks<RandomKernelPath::kAvx2>(spec, first_block, blocks, out, stride);
+  _mm_sfence();
+  _mm256_zeroupper();
+}
+
+// And with AVX-512, preferring 512-bit vectors.
+template <typename Sampler, typename T>
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,fma,prefer-vector-width=512"),
+               flatten)) void
+FillBlocksAvx512(const FillSpec<Sampler>& spec, uint64_t first_block, int64_t blocks, T* out,
+                 int64_t stride) {
+  FillBlocks<RandomKernelPath::kAvx512>(spec, first_block, blocks, out, stride);
+  _mm_sfence();
+  _mm256_zeroupper();
+}
 
 // Writes elements [first, first + count) of the op's stream to out[0], out[stride], ...
 template <typename Sampler, typename T>
 void FillRun(const FillSpec<Sampler>& spec, int64_t first, int64_t count, T* out,
              int64_t stride) {
   constexpr int64_t kPerBlock = 4 / Sampler::kWordsPerElement;  // elements per block
-  constexpr int64_t kTileElements = kTileBlocks * kPerBlock;
   const auto sample_one = [&](int64_t k) {
     out[k * stride] = CastElement<T>(
         rng::SampleAt(spec.sampler, spec.seed, spec.offset, static_cast<uint64_t>(first + k)));
   };
   int64_t done = 0;
   for (; done < count && (first + done) % kPerBlock != 0; ++done) sample_one(done);
-  alignas(64) uint32_t words[kTileBlocks * 4];
-  alignas(64) T tile[kTileElements];  // a strided run's values before they are scattered
-  while (count - done >= kPerBlock) {
-    const int64_t blocks = std::min<int64_t>(kTileBlocks, (count - done) / kPerBlock);
+  const int64_t blocks = (count - done) / kPerBlock;
+  if (blocks > 0) {
     const uint64_t first_block = spec.offset + static_cast<uint64_t>((first + done) / kPerBlock);
-    T* dst = stride == 1 ? out + done : tile;
-    const int64_t groups = blocks * kPerBlock / Sampler::kElementsPerGroup;
+    T* const dst = out + done * stride;
     switch (spec.path) {
       case RandomKernelPath::kAvx512:
-        PhiloxBlocksAvx512(spec.seed, first_block, blocks, words);
-        SampleGroupsAvx512(spec.sampler, words, groups, dst);
+        FillBlocksAvx512(spec, first_block, blocks, dst, stride);
         break;
       case RandomKernelPath::kAvx2:
-        PhiloxBlocksAvx2(spec.seed, first_block, blocks, words);
-        SampleGroupsAvx2(spec.sampler, words, groups, dst);
+        FillBlocksAvx2(spec, first_block, blocks, dst, stride);
         break;
       case RandomKernelPath::kPortable:
-        PhiloxBlocksPortable(spec.seed, first_block, blocks, words);
-        SampleGroupsPortable(spec.sampler, words, groups, dst);
+        FillBlocksPortable(spec, first_block, blocks, dst, stride);
         break;
-    }
-    if (stride != 1) {
-      for (int64_t k = 0; k < blocks * kPerBlock; ++k) out[(done + k) * stride] = tile[k];
     }
     done += blocks * kPerBlock;
   }
@@ -317,7 +421,8 @@ void Fill(const OpCall& call, const Tensor& out, const Sampler& sampler) {
   if (out.numel() == 0) return;
   const FillSpec<Sampler> spec{
       sampler, std::bit_cast<uint64_t>(call.attrs.Get<int64_t>("seed")),
-      std::bit_cast<uint64_t>(call.attrs.Get<int64_t>("offset")), ActiveRandomKernelPath()};
+      std::bit_cast<uint64_t>(call.attrs.Get<int64_t>("offset")), ActiveRandomKernelPath(),
+      out.numel() * static_cast<int64_t>(sizeof(T)) >= kStreamMinBytes};
   const GlobalIndexMap map = GlobalIndexMapOf(call.attrs, out.sizes());
 
   // Dims of size > 1, with neighbours merged where both the memory strides and the stream

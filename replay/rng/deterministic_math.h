@@ -64,6 +64,12 @@ DEFERRED_HOST_DEVICE inline double Erf(double x);
 DEFERRED_HOST_DEVICE inline float ErfInv(float x);
 DEFERRED_HOST_DEVICE inline double ErfInv(double x);
 
+// ErfInv(x) for |x| <= kErfInvCentralLimit (the draws within 2 standard deviations of a
+// normal's mean), bitwise equal to ErfInv(x) there: the operations ErfInv(float) performs
+// in its first region, without the other regions' work. Fills take the common case with it.
+inline constexpr float kErfInvCentralLimit = 0.958f;  // the region ends at 0.958079...
+DEFERRED_HOST_DEVICE inline float ErfInvCentral(float x);
+
 namespace internal {
 
 // Exact reinterpretations between a floating-point value and its bits.
@@ -318,18 +324,15 @@ DEFERRED_HOST_DEVICE inline double Exp(double x) {
   return Select(x == x, p * scale1 * scale2, x);
 }
 
-DEFERRED_HOST_DEVICE inline void SinCos2Pi(float u, float* s, float* c) {
-  using internal::Fma;
-  using internal::Select;
-  // v = u - round(u) in [-1/2, 1/2], then r = v - q/4 in [-1/8, 1/8] with q = round(4v);
-  // both steps are exact. Floats of magnitude >= 2^23 are integers: v = 0.
-  const float a = Select((u < 0x1p23f) & (u > -0x1p23f), u, 0.0f);
-  const float shift = Select(a < 0.0f, -0x1p23f, 0x1p23f);
-  const float v = a - ((a + shift) - shift);
+namespace internal {
+
+// sin(2 pi v) and cos(2 pi v) for v in [-1/2, 1/2]: SinCos2Pi after its first reduction.
+DEFERRED_HOST_DEVICE inline void SinCos2PiOfReduced(float v, float* s, float* c) {
+  // r = v - q/4 in [-1/8, 1/8] with q = round(4v), exactly.
   const float t = Fma(v, 4.0f, 0x1.8p23f);
   const float q = t - 0x1.8p23f;
   const float r = Fma(q, -0.25f, v);
-  const uint32_t quadrant = internal::Bits(t) & 3u;
+  const uint32_t quadrant = Bits(t) & 3u;
   const float r2 = r * r;
   // sin(2 pi r) = r * 2pi_hi + r * (2pi_lo + r^2 * S(r^2)), cos(2 pi r) = 1 + r^2 * C(r^2).
   // 2pi_hi is 2 pi rounded down, so 2pi_lo > 0 and sin(2 pi (-0)) = -0.
@@ -349,22 +352,14 @@ DEFERRED_HOST_DEVICE inline void SinCos2Pi(float u, float* s, float* c) {
   const float cos_abs = Select(swap, sin_r, cos_r);
   const float sin_out = Select(quadrant >= 2u, -sin_abs, sin_abs);
   const float cos_out = Select(((quadrant + 1u) & 2u) != 0u, -cos_abs, cos_abs);
-  const bool finite = u - u == 0.0f;
-  const float invalid = Select(u == u, internal::NanF(), u);
-  *s = Select(finite, sin_out, invalid);
-  *c = Select(finite, cos_out, invalid);
+  *s = sin_out;
+  *c = cos_out;
 }
-
-DEFERRED_HOST_DEVICE inline void SinCos2Pi(double u, double* s, double* c) {
-  using internal::Fma;
-  using internal::Select;
-  const double a = Select((u < 0x1p52) & (u > -0x1p52), u, 0.0);
-  const double shift = Select(a < 0.0, -0x1p52, 0x1p52);
-  const double v = a - ((a + shift) - shift);
+DEFERRED_HOST_DEVICE inline void SinCos2PiOfReduced(double v, double* s, double* c) {
   const double t = Fma(v, 4.0, 0x1.8p52);
   const double q = t - 0x1.8p52;
   const double r = Fma(q, -0.25, v);
-  const uint64_t quadrant = internal::Bits(t) & 3u;
+  const uint64_t quadrant = Bits(t) & 3u;
   const double r2 = r * r;
   double ps = 0x1.e3fe157a20439p+1;
   ps = Fma(ps, r2, -0x1.e3009539b8239p+3);
@@ -386,6 +381,43 @@ DEFERRED_HOST_DEVICE inline void SinCos2Pi(double u, double* s, double* c) {
   const double cos_abs = Select(swap, sin_r, cos_r);
   const double sin_out = Select(quadrant >= 2u, -sin_abs, sin_abs);
   const double cos_out = Select(((quadrant + 1u) & 2u) != 0u, -cos_abs, cos_abs);
+  *s = sin_out;
+  *c = cos_out;
+}
+
+// SinCos2Pi(u) for u in [0, 1), a sampler's UnitInterval: the same operations, without
+// the checks for values such a u cannot take.
+DEFERRED_HOST_DEVICE inline void SinCos2PiOfUnit(float u, float* s, float* c) {
+  SinCos2PiOfReduced(u - ((u + 0x1p23f) - 0x1p23f), s, c);
+}
+DEFERRED_HOST_DEVICE inline void SinCos2PiOfUnit(double u, double* s, double* c) {
+  SinCos2PiOfReduced(u - ((u + 0x1p52) - 0x1p52), s, c);
+}
+
+}  // namespace internal
+
+DEFERRED_HOST_DEVICE inline void SinCos2Pi(float u, float* s, float* c) {
+  using internal::Select;
+  // v = u - round(u) in [-1/2, 1/2], exactly. Floats of magnitude >= 2^23 are integers:
+  // v = 0.
+  const float a = Select((u < 0x1p23f) & (u > -0x1p23f), u, 0.0f);
+  const float shift = Select(a < 0.0f, -0x1p23f, 0x1p23f);
+  const float v = a - ((a + shift) - shift);
+  float sin_out, cos_out;
+  internal::SinCos2PiOfReduced(v, &sin_out, &cos_out);
+  const bool finite = u - u == 0.0f;
+  const float invalid = Select(u == u, internal::NanF(), u);
+  *s = Select(finite, sin_out, invalid);
+  *c = Select(finite, cos_out, invalid);
+}
+
+DEFERRED_HOST_DEVICE inline void SinCos2Pi(double u, double* s, double* c) {
+  using internal::Select;
+  const double a = Select((u < 0x1p52) & (u > -0x1p52), u, 0.0);
+  const double shift = Select(a < 0.0, -0x1p52, 0x1p52);
+  const double v = a - ((a + shift) - shift);
+  double sin_out, cos_out;
+  internal::SinCos2PiOfReduced(v, &sin_out, &cos_out);
   const bool finite = u - u == 0.0;
   const double invalid = Select(u == u, internal::NanD(), u);
   *s = Select(finite, sin_out, invalid);
@@ -489,37 +521,66 @@ DEFERRED_HOST_DEVICE inline double Erf(double x) {
   return Select(x == x, internal::WithSignOf(Select(a < 5.9, y, 1.0), x), x);
 }
 
+namespace internal {
+
+// ErfInv(float)'s variable w = -log(1 - a^2) for a = |x|, with 1 - a^2 rounded once
+// (w <= 16 for a <= 1 - 2^-24).
+DEFERRED_HOST_DEVICE inline float ErfInvVariable(float a) {
+  return -LogPositive(Fma(-a, a, 1.0f), 0.0f);
+}
+
+// ErfInv(float)'s first region, w < 2.5: erfinv(a) = a * P(v) for v = w - center,
+// P(v) = c0 + v * P1(v).
+DEFERRED_HOST_DEVICE inline float ErfInvMagnitudeCentral(float a, float w) {
+  const float v = w - 0x1.02p+0f;
+  float p = 0x1.d53aa2p-24f;
+  p = Fma(p, v, -0x1.1a1188p-21f);
+  p = Fma(p, v, -0x1.2008c2p-18f);
+  p = Fma(p, v, 0x1.3e58f6p-15f);
+  p = Fma(p, v, 0x1.aa2c0cp-14f);
+  p = Fma(p, v, -0x1.370ef6p-9f);
+  p = Fma(p, v, 0x1.12ed3ep-8f);
+  p = Fma(p, v, 0x1.fbb264p-3f);
+  return Fma(a, 0x1.211a84p+0f, a * (v * p));
+}
+
+}  // namespace internal
+
 DEFERRED_HOST_DEVICE inline float ErfInv(float x) {
   using internal::Fma;
   using internal::Select;
   const float a = internal::Abs(x);
-  // w = -log(1 - a^2), with 1 - a^2 rounded once (w <= 16 for a <= 1 - 2^-24). Then
-  // erfinv(a) = a * P(v), P(v) = c0 + v * P1(v), in three regions: v = w - center for
-  // w < 2.5 and w < 5, v = sqrt(w) - center beyond. Each center is chosen so that P's value
-  // there, c0, is within 0.002 ulp of a float; the last step a * c0 + a * (v * P1) rounds
-  // once at full size.
-  const float w = -internal::LogPositive(Fma(-a, a, 1.0f), 0.0f);
-  const bool in0 = w < 2.5f;
+  // w = -log(1 - a^2). Then erfinv(a) = a * P(v), P(v) = c0 + v * P1(v), in three regions:
+  // v = w - center for w < 2.5 and w < 5, v = sqrt(w) - center beyond. Each center is
+  // chosen so that P's value there, c0, is within 0.002 ulp of a float; the last step
+  // a * c0 + a * (v * P1) rounds once at full size.
+  const float w = internal::ErfInvVariable(a);
   const bool in1 = w < 5.0f;
-  const float v = Select(in1, w - Select(in0, 0x1.02p+0f, 0x1.c7p+1f),
-                         internal::SqrtPositive(w) - 0x1.8fp+1f);
-  const auto pick = [&](float c0, float c1, float c2) {
-    return Select(in0, c0, Select(in1, c1, c2));
-  };
-  const float c0 = pick(0x1.211a84p+0f, 0x1.c1744ep+0f, 0x1.79a94cp+1f);
-  float p = pick(0.0f, 0.0f, -0x1.03012ap-15f);
-  p = Fma(p, v, pick(0.0f, 0.0f, 0x1.06a62cp-13f));
-  p = Fma(p, v, pick(0x1.d53aa2p-24f, 0.0f, -0x1.02408ep-13f));
-  p = Fma(p, v, pick(-0x1.1a1188p-21f, 0x1.08e1b2p-22f, -0x1.3faea4p-12f));
-  p = Fma(p, v, pick(-0x1.2008c2p-18f, -0x1.661518p-22f, 0x1.51916ep-10f));
-  p = Fma(p, v, pick(0x1.3e58f6p-15f, -0x1.08bfb2p-16f, -0x1.531b0ap-9f));
-  p = Fma(p, v, pick(0x1.aa2c0cp-14f, 0x1.43861cp-13f, 0x1.fe30b2p-9f));
-  p = Fma(p, v, pick(-0x1.370ef6p-9f, -0x1.d4dea6p-12f, -0x1.63304p-8f));
-  p = Fma(p, v, pick(0x1.12ed3ep-8f, -0x1.bd3338p-8f, 0x1.d62146p-8f));
-  p = Fma(p, v, pick(0x1.fbb264p-3f, 0x1.e08034p-3f, 0x1.00ec6cp+0f));
-  const float magnitude = Select(a < 1.0f, Fma(a, c0, a * (v * p)), internal::InfF());
+  const float v = Select(in1, w - 0x1.c7p+1f, internal::SqrtPositive(w) - 0x1.8fp+1f);
+  const auto pick = [&](float c1, float c2) { return Select(in1, c1, c2); };
+  float p = pick(0.0f, -0x1.03012ap-15f);
+  p = Fma(p, v, pick(0.0f, 0x1.06a62cp-13f));
+  p = Fma(p, v, pick(0.0f, -0x1.02408ep-13f));
+  p = Fma(p, v, pick(0x1.08e1b2p-22f, -0x1.3faea4p-12f));
+  p = Fma(p, v, pick(-0x1.661518p-22f, 0x1.51916ep-10f));
+  p = Fma(p, v, pick(-0x1.08bfb2p-16f, -0x1.531b0ap-9f));
+  p = Fma(p, v, pick(0x1.43861cp-13f, 0x1.fe30b2p-9f));
+  p = Fma(p, v, pick(-0x1.d4dea6p-12f, -0x1.63304p-8f));
+  p = Fma(p, v, pick(-0x1.bd3338p-8f, 0x1.d62146p-8f));
+  p = Fma(p, v, pick(0x1.e08034p-3f, 0x1.00ec6cp+0f));
+  const float outer = Fma(a, pick(0x1.c1744ep+0f, 0x1.79a94cp+1f), a * (v * p));
+  // w is meaningless for a >= 1 (log of a value <= 0): those select inf or NaN below.
+  const float magnitude = Select(a < 1.0f,
+                                 Select(w < 2.5f, internal::ErfInvMagnitudeCentral(a, w), outer),
+                                 internal::InfF());
   return Select(a <= 1.0f, internal::WithSignOf(magnitude, x),
                 Select(x == x, internal::NanF(), x));
+}
+
+DEFERRED_HOST_DEVICE inline float ErfInvCentral(float x) {
+  const float a = internal::Abs(x);
+  return internal::WithSignOf(
+      internal::ErfInvMagnitudeCentral(a, internal::ErfInvVariable(a)), x);
 }
 
 DEFERRED_HOST_DEVICE inline double ErfInv(double x) {

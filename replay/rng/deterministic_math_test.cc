@@ -453,6 +453,60 @@ void ExpectOddSymmetry() {
   }
 }
 
+TEST(DeterministicMathTest, ErfInvCentralIsErfInvUpToItsLimit) {
+  SCOPED_TRACE(kSeed);
+  std::vector<float> inputs =
+      RandomUniform<float>(-kErfInvCentralLimit, kErfInvCentralLimit, kPoints / 4, kSeed + 2);
+  const std::vector<float> bits =
+      RandomSignedBitPatterns<float>(kErfInvCentralLimit, kPoints / 4, kSeed + 3);
+  inputs.insert(inputs.end(), bits.begin(), bits.end());
+  // Every float in [0.95, kErfInvCentralLimit], up to the limit itself.
+  for (float x = 0.95f; x <= kErfInvCentralLimit; x = std::nextafter(x, 1.0f)) {
+    inputs.push_back(x);
+    inputs.push_back(-x);
+  }
+  inputs.push_back(0.0f);
+  inputs.push_back(-0.0f);
+  for (const float x : inputs) {
+    ASSERT_LE(std::fabs(x), kErfInvCentralLimit);
+    ExpectSameBits(ErfInvCentral(x), ErfInv(x), "ErfInvCentral(x) = ErfInv(x)");
+    if (testing::Test::HasFailure()) {
+      ADD_FAILURE() << "x = " << std::hexfloat << x;
+      return;
+    }
+  }
+}
+
+// The normal sampler's shortcuts: LogPositive for u1 in (0, 1] and SinCos2PiOfUnit for u2
+// in [0, 1) give Log's and SinCos2Pi's bits. Every float value UnitInterval can take (k
+// 2^-24), and a million double ones.
+TEST(DeterministicMathTest, NormalSamplerShortcutsGiveTheSameBits) {
+  for (uint32_t k = 0; k < (1u << 24); ++k) {
+    const float u = static_cast<float>(k) * 0x1p-24f;
+    float s0, c0, s1, c1;
+    SinCos2Pi(u, &s0, &c0);
+    internal::SinCos2PiOfUnit(u, &s1, &c1);
+    const float u1 = static_cast<float>(k + 1) * 0x1p-24f;
+    if (BitsOf(s0) != BitsOf(s1) || BitsOf(c0) != BitsOf(c1) ||
+        BitsOf(Log(u1)) != BitsOf(internal::LogPositive(u1, 0.0f))) {
+      FAIL() << "k = " << k;
+    }
+  }
+  std::mt19937_64 rng(kSeed);
+  for (int i = 0; i < 1'000'000; ++i) {
+    const uint64_t k = rng() >> 11;
+    const double u = static_cast<double>(k) * 0x1p-53;
+    double s0, c0, s1, c1;
+    SinCos2Pi(u, &s0, &c0);
+    internal::SinCos2PiOfUnit(u, &s1, &c1);
+    const double u1 = static_cast<double>(k + 1) * 0x1p-53;
+    if (BitsOf(s0) != BitsOf(s1) || BitsOf(c0) != BitsOf(c1) ||
+        BitsOf(Log(u1)) != BitsOf(internal::LogPositive(u1, 0.0))) {
+      FAIL() << "k = " << k;
+    }
+  }
+}
+
 TEST(DeterministicMathTest, ErfAndErfInvAreOddBitForBit) {
   ExpectOddSymmetry<float>();
   ExpectOddSymmetry<double>();

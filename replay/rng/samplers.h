@@ -157,9 +157,11 @@ struct NormalSampler {
   DEFERRED_HOST_DEVICE void Group(const uint32_t* words, Value* out) const {
     const Value u1 = UnitIntervalOpenAtZero<P>(words);
     const Value u2 = UnitInterval<P>(words + kWordsPerElement);
-    const Value r = internal::Sqrt(Value(-2) * detmath::Log(u1));
+    // Log and SinCos2Pi without the checks for arguments that u1 in (0, 1] and u2 in
+    // [0, 1) cannot be: the same bits, with less work.
+    const Value r = internal::Sqrt(Value(-2) * detmath::internal::LogPositive(u1, Value(0)));
     Value s, c;
-    detmath::SinCos2Pi(u2, &s, &c);
+    detmath::internal::SinCos2PiOfUnit(u2, &s, &c);
     out[0] = (r * c) * std + mean;
     out[1] = (r * s) * std + mean;
   }
@@ -178,11 +180,31 @@ struct TruncNormalSampler {
   Value lo, range, hi, scale, mean, a, b;
 
   DEFERRED_HOST_DEVICE void Group(const uint32_t* words, Value* out) const {
+    out[0] = FromErfInv(detmath::ErfInv(X(words)));
+  }
+
+  // Whether the element's ErfInv argument is within detmath::kErfInvCentralLimit, where
+  // GroupCentral gives Group's value with less work. Float precisions only.
+  DEFERRED_HOST_DEVICE bool IsCentral(const uint32_t* words) const
+    requires(P != Precision::kFloat64)
+  {
+    return detmath::internal::Abs(X(words)) <= detmath::kErfInvCentralLimit;
+  }
+  DEFERRED_HOST_DEVICE void GroupCentral(const uint32_t* words, Value* out) const
+    requires(P != Precision::kFloat64)
+  {
+    out[0] = FromErfInv(detmath::ErfInvCentral(X(words)));
+  }
+
+ private:
+  DEFERRED_HOST_DEVICE Value X(const uint32_t* words) const {
     const Value x0 = lo + UnitInterval<P>(words) * range;
-    const Value x = x0 < hi ? x0 : hi;
-    const Value v = detmath::ErfInv(x) * scale + mean;
+    return x0 < hi ? x0 : hi;
+  }
+  DEFERRED_HOST_DEVICE Value FromErfInv(Value e) const {
+    const Value v = e * scale + mean;
     const Value above_a = v < a ? a : v;
-    out[0] = above_a > b ? b : above_a;
+    return above_a > b ? b : above_a;
   }
 };
 
