@@ -3,7 +3,7 @@
 // to a region) is rng::SampleAt(sampler, seed, offset, i); the kernels only compute it
 // faster: Philox for whole tiles of counter blocks at once (hand-written AVX-512 or AVX2
 // where the CPU has it), then the sampler over the tile's words in a loop the compiler
-// vectorizes (for trunc_normal_, tiles within ErfInv's central case skip the rest).
+// vectorizes (for trunc_normal_, tiles within ErfInv's central case skip the rest of it).
 // Fills larger than the cache write whole tiles with non-temporal stores. Elements of
 // partial blocks at the ends of a run use SampleAt itself. Since every element is a
 // function of its index, neither the thread count, nor the split into runs, nor the vector
@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <cmath>
 #include <concepts>
 #include <cstdint>
 #include <cstring>
@@ -254,10 +255,32 @@ constexpr bool kHasCentralGroup = requires(const Sampler& s, const uint32_t* w,
   s.GroupCentral(w, v);
 };
 
+// How a fill uses its sampler's central case.
+enum class CentralCase {
+  kNever,    // Group for every element
+  kPerTile,  // GroupCentral for the tiles whose elements are all central, else Group
+  kAlways,   // GroupCentral for every element: all are central
+};
+
+// The central case for a fill with `sampler`: checking each tile only pays where a tile of
+// kTileBlocks * 4 elements is all central often enough.
+template <typename Sampler>
+CentralCase CentralCaseOf(const Sampler& sampler) {
+  if constexpr (kHasCentralGroup<Sampler>) {
+    const double share = sampler.CentralShare();
+    if (share == 1.0) return CentralCase::kAlways;
+    return std::pow(share, kTileBlocks * 4) >= 0.01 ? CentralCase::kPerTile
+                                                     : CentralCase::kNever;
+  } else {
+    return CentralCase::kNever;
+  }
+}
+
 // out[j] = element j of the groups whose words start at `words`, for `groups` groups. The
 // one loop both paths compile: written once, so that they cannot differ.
 template <typename Sampler, typename T>
 __attribute__((always_inline)) inline void SampleGroups(const Sampler& sampler,
+                                                        CentralCase central,
                                                         const uint32_t* __restrict words,
                                                         int64_t groups, T* __restrict out) {
   constexpr int kG = Sampler::kElementsPerGroup;
@@ -266,13 +289,14 @@ __attribute__((always_inline)) inline void SampleGroups(const Sampler& sampler,
   // them are plain vector blends rather than conditional loads.
   const Sampler local = sampler;
   if constexpr (kHasCentralGroup<Sampler>) {
-    // A tile whose elements are all central takes the shorter code; any other, the full.
     static_assert(kG == 1);
     int32_t outside = 0;  // an int, not a bool, for GCC to vectorize the reduction
-    for (int64_t g = 0; g < groups; ++g) {
-      outside |= local.IsCentral(words + g * kGroupWords) ? 0 : 1;
+    if (central == CentralCase::kPerTile) {
+      for (int64_t g = 0; g < groups; ++g) {
+        outside |= local.IsCentral(words + g * kGroupWords) ? 0 : 1;
+      }
     }
-    if (outside == 0) {
+    if (central == CentralCase::kAlways || (central == CentralCase::kPerTile && outside == 0)) {
       for (int64_t g = 0; g < groups; ++g) {
         typename Sampler::Value value;
         local.GroupCentral(words + g * kGroupWords, &value);
@@ -301,6 +325,7 @@ struct FillSpec {
   uint64_t offset;
   RandomKernelPath path;
   bool stream;  // write whole tiles with non-temporal stores (vector paths only)
+  CentralCase central;
 };
 
 // Fills of at least this many bytes stream their output past the cache: far larger than
@@ -339,7 +364,8 @@ __attribute__((always_inline)) inline void FillBlocks(const FillSpec<Sampler>& s
     const bool stream = Path != RandomKernelPath::kPortable && spec.stream && stride == 1 &&
                         count == kTileBlocks && reinterpret_cast<uintptr_t>(target) % 64 == 0;
     PhiloxBlocks<Path>(spec.seed, first_block + static_cast<uint64_t>(done), count, words);
-    SampleGroups(spec.sampler, words, count * kPerBlock / Sampler::kElementsPerGroup,
+    SampleGroups(spec.sampler, spec.central, words,
+                 count * kPerBlock / Sampler::kElementsPerGroup,
                  stride == 1 && !stream ? target : tile);
     if (stream) {
       if constexpr (Path == RandomKernelPath::kAvx512) StreamAvx512(tile, sizeof(tile), target);
@@ -422,7 +448,8 @@ void Fill(const OpCall& call, const Tensor& out, const Sampler& sampler) {
   const FillSpec<Sampler> spec{
       sampler, std::bit_cast<uint64_t>(call.attrs.Get<int64_t>("seed")),
       std::bit_cast<uint64_t>(call.attrs.Get<int64_t>("offset")), ActiveRandomKernelPath(),
-      out.numel() * static_cast<int64_t>(sizeof(T)) >= kStreamMinBytes};
+      out.numel() * static_cast<int64_t>(sizeof(T)) >= kStreamMinBytes,
+      CentralCaseOf(sampler)};
   const GlobalIndexMap map = GlobalIndexMapOf(call.attrs, out.sizes());
 
   // Dims of size > 1, with neighbours merged where both the memory strides and the stream

@@ -87,9 +87,12 @@ std::vector<RandomOpCase> Cases() {
                      });
                      return bits;
                    }});
-  // Bounds within ErfInv's central case, and bounds six standard deviations out, where
-  // about 4% of the elements take its outer regions, up to x rounding to 1.
+  // Bounds within ErfInv's central case (every tile takes it); bounds just past it (tiles
+  // with no element past it take it: about 1 in 10); and bounds six standard deviations
+  // out, where about 4% of the elements take ErfInv's outer regions, up to x rounding to 1
+  // (no tile takes the central case).
   cases.push_back(TruncNormalCase(1, 2, -1, 4));
+  cases.push_back(TruncNormalCase(0, 1, -1.96, 2.08));
   cases.push_back(TruncNormalCase(0, 0.5, -3, 3));
   cases.push_back({"random_(0, 2)", false, [](const Tensor& t) { random_(t, 0, 2); },
                    [](DType dtype, uint64_t seed, uint64_t offset, uint64_t i) {

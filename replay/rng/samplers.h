@@ -15,6 +15,7 @@
 // function from an op's attributes; Group() is the per-group math, plain inline code over
 // the parameters that compilers vectorize and nvcc compiles for the device.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -194,6 +195,18 @@ struct TruncNormalSampler {
     requires(P != Precision::kFloat64)
   {
     out[0] = FromErfInv(detmath::ErfInvCentral(X(words)));
+  }
+
+  // The share of elements IsCentral holds for (x is uniform over [lo, hi]): exactly 1 when
+  // it holds for all. Host only.
+  double CentralShare() const
+    requires(P != Precision::kFloat64)
+  {
+    const double limit = detmath::kErfInvCentralLimit;
+    if (!(hi > lo)) return std::fabs(lo) <= limit ? 1.0 : 0.0;
+    if (lo >= -limit && hi <= limit) return 1.0;
+    const double inside = std::min<double>(hi, limit) - std::max<double>(lo, -limit);
+    return inside > 0 ? inside / (hi - lo) : 0.0;
   }
 
  private:
