@@ -349,8 +349,7 @@ __attribute__((always_inline)) inline void PhiloxBlocks(uint64_t seed, uint64_t 
 // Writes the elements of counter blocks [first_block, first_block + blocks) of the op's
 // stream to out[0], out[stride], ..., a tile at a time. Written once for every path; each
 // path's wrapper below compiles it, with everything it calls inlined, for its instruction
-// set, so that a fill never switches between vector code and plain code (which costs
-// hundreds of cycles per switch on CPUs with AVX-512).
+// set: a fill runs one vector function from its first tile to its last.
 template <RandomKernelPath Path, typename Sampler, typename T>
 __attribute__((always_inline)) inline void FillBlocks(const FillSpec<Sampler>& spec,
                                                       uint64_t first_block, int64_t blocks,
