@@ -246,13 +246,14 @@ __attribute__((target("avx2"))) void StreamAvx2(const void* from, size_t bytes, 
 
 // ---- Samplers over a tile of words ----
 
-// Whether `Sampler` has IsCentral and GroupCentral: a faster Group for most elements
-// (samplers.h).
+// Whether `Sampler` has IsCentral, GroupCentral and CentralShare: a faster Group for most
+// elements (samplers.h).
 template <typename Sampler>
 constexpr bool kHasCentralGroup = requires(const Sampler& s, const uint32_t* w,
                                            typename Sampler::Value* v) {
   { s.IsCentral(w) } -> std::same_as<bool>;
   s.GroupCentral(w, v);
+  { s.CentralShare() } -> std::same_as<double>;
 };
 
 // How a fill uses its sampler's central case.
