@@ -1,6 +1,6 @@
 #include "deferred/deferred.h"
 
-#include <exception>
+#include <mutex>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -16,6 +16,7 @@ namespace deferred {
 namespace {
 
 absl::Status CheckTargetDevice(Device device) {
+  if (absl::Status valid = device.Validate(); !valid.ok()) return valid;
   if (device.is_meta()) {
     return absl::InvalidArgumentError(
         "cannot materialize on the meta device: meta tensors hold no data");
@@ -24,6 +25,19 @@ absl::Status CheckTargetDevice(Device device) {
     return absl::UnavailableError(absl::StrCat("device ", device.ToString(),
                                                " is not available: this build of deferred "
                                                "materializes on the CPU only"));
+  }
+  return absl::OkStatus();
+}
+
+// InvalidArgument naming `api` for an undefined or meta tensor, which have nothing to
+// materialize; OK otherwise.
+absl::Status CheckMaterializable(const Tensor& t, const char* api) {
+  if (!t.defined()) return absl::InvalidArgumentError(absl::StrCat(api, ": undefined tensor"));
+  if (t.is_meta()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        api, ": ", t.ToString(),
+        " is on the meta device: it is only a shape and has no values to materialize; "
+        "create it on a real device to record it"));
   }
   return absl::OkStatus();
 }
@@ -46,9 +60,19 @@ Tensor CompactShard(const Tensor& view) {
   return CompactCopy(view);
 }
 
+// Serializes what materialize_module reads and changes of module trees (their tensor
+// lists, and the tensors it replaces by shards), so that concurrent calls on one tree, or
+// on a parent and its child, see each other's results. Replay runs outside it. A
+// std::mutex, as elsewhere, so that ThreadSanitizer sees it.
+std::mutex& ModuleTreeMutex() {
+  static std::mutex* const mutex = new std::mutex;  // never destroyed: used at exit
+  return *mutex;
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<nn::Module>> deferred_init(const ModuleFactory& factory) {
+  if (!factory) return absl::InvalidArgumentError("deferred_init: the module factory is empty");
   std::shared_ptr<OpRecorder> recorder;
   if (RecordingMode* enclosing = CurrentRecordingMode()) {
     recorder = enclosing->recorder();
@@ -57,60 +81,66 @@ absl::StatusOr<std::shared_ptr<nn::Module>> deferred_init(const ModuleFactory& f
   }
   RecordingMode mode(recorder);
   const RngState rng_before = get_rng_state();
-  try {
+  std::shared_ptr<nn::Module> module;
+  absl::Status status = CatchErrors([&] {
     ScopedDispatchMode scope(&mode);
-    std::shared_ptr<nn::Module> module = factory();
-    if (module == nullptr) {
-      return absl::InvalidArgumentError("deferred_init: the module factory returned null");
-    }
-    return module;
-  } catch (const Error& e) {
-    set_rng_state(rng_before);
-    return e.ToStatus();
-  } catch (const std::exception& e) {
-    set_rng_state(rng_before);
-    return absl::InternalError(absl::StrCat("deferred_init: the module factory threw: ", e.what()));
+    module = factory();
+  });
+  if (status.ok() && module == nullptr) {
+    status = absl::InvalidArgumentError("deferred_init: the module factory returned null");
+  } else if (status.code() == absl::StatusCode::kInternal) {
+    status = absl::InternalError(
+        absl::StrCat("deferred_init: the module factory threw: ", status.message()));
   }
+  if (!status.ok()) {
+    set_rng_state(rng_before);
+    return status;
+  }
+  return module;
 }
 
 bool is_fake(const Tensor& t) { return t.defined() && t.is_fake(); }
 
 absl::Status materialize_module(nn::Module& module, const MaterializeOptions& options) {
   if (absl::Status status = CheckTargetDevice(options.device); !status.ok()) return status;
-  std::vector<nn::NamedTensor> selected = module.named_buffers();
-  if (!options.buffers_only) {
-    std::vector<nn::NamedTensor> parameters = module.named_parameters();
-    selected.insert(selected.begin(), parameters.begin(), parameters.end());
-  }
   // Per trace: fake storages to fill whole (one per storage: tied parameters and views
   // share it), and tensors to replace by a shard.
   struct Work {
     std::vector<Storage> whole;
     std::vector<std::pair<nn::NamedTensor, Region>> shards;
   };
-  absl::flat_hash_map<Trace*, Work> work_by_trace;
-  absl::flat_hash_set<const StorageImpl*> whole_storages;
-  for (const auto& [name, tensor] : selected) {
-    if (!is_fake(tensor) || (options.filter && !options.filter(name))) continue;
-    std::shared_ptr<Trace> trace = TraceOf(tensor);
-    if (trace == nullptr) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(name, " is fake but was not recorded by deferred_init"));
-    }
-    Work& work = work_by_trace[trace.get()];
-    std::optional<ShardSpec> spec;
-    if (options.shard) spec = options.shard(name, tensor.sizes());
-    if (spec) {
-      absl::StatusOr<Region> region = spec->Resolve(tensor.sizes());
-      if (!region.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(name, ": ", region.status().message()));
-      }
-      work.shards.push_back({{name, tensor}, *region});
-    } else if (whole_storages.insert(tensor.storage().get()).second) {
-      work.whole.push_back(tensor.storage());
-    }
-  }
   return CatchErrors([&] {
+    std::vector<nn::NamedTensor> selected;
+    {
+      std::lock_guard<std::mutex> lock(ModuleTreeMutex());
+      selected = module.named_buffers();
+      if (!options.buffers_only) {
+        std::vector<nn::NamedTensor> parameters = module.named_parameters();
+        selected.insert(selected.begin(), parameters.begin(), parameters.end());
+      }
+    }
+    absl::flat_hash_map<Trace*, Work> work_by_trace;
+    absl::flat_hash_set<const StorageImpl*> whole_storages;
+    for (const auto& [name, tensor] : selected) {
+      if (!is_fake(tensor) || (options.filter && !options.filter(name))) continue;
+      std::shared_ptr<Trace> trace = TraceOf(tensor);
+      if (trace == nullptr) {
+        // Materialized by a concurrent call since it was selected.
+        if (tensor.has_data()) continue;
+        ThrowErrorWithCode(absl::StatusCode::kFailedPrecondition,
+                           "%s is fake but was not recorded by deferred_init", name);
+      }
+      Work& work = work_by_trace[trace.get()];
+      std::optional<ShardSpec> spec;
+      if (options.shard) spec = options.shard(name, tensor.sizes());
+      if (spec) {
+        absl::StatusOr<Region> region = spec->Resolve(tensor.sizes());
+        if (!region.ok()) ThrowError("%s: %s", name, region.status().message());
+        work.shards.push_back({{name, tensor}, *region});
+      } else if (whole_storages.insert(tensor.storage().get()).second) {
+        work.whole.push_back(tensor.storage());
+      }
+    }
     for (auto& [trace, work] : work_by_trace) {
       std::vector<ReplayTarget> targets;
       for (const Storage& storage : work.whole) {
@@ -125,6 +155,7 @@ absl::Status materialize_module(nn::Module& module, const MaterializeOptions& op
       ReplaySession session(trace->shared_from_this(), options.device);
       std::vector<RegionBuffer> results = session.Run(targets);
       // Shards first: a shard may share its buffer with a storage filled whole below.
+      std::vector<Tensor> shards;
       for (size_t i = 0; i < work.shards.size(); ++i) {
         const auto& [named, region] = work.shards[i];
         const Shape& base = trace->Storage(targets[work.whole.size() + i].value.storage_id).sizes;
@@ -134,14 +165,20 @@ absl::Status materialize_module(nn::Module& module, const MaterializeOptions& op
         for (size_t w = 0; w < work.whole.size(); ++w) shared |= results[w].storage == buffer.storage;
         const Tensor view =
             ViewOfRegion(buffer, named.second.layout(), named.second.dtype(), base, region);
-        const Tensor shard = shared ? CompactCopy(view) : CompactShard(view);
+        shards.push_back(shared ? CompactCopy(view) : CompactShard(view));
+      }
+      std::lock_guard<std::mutex> lock(ModuleTreeMutex());
+      for (size_t i = 0; i < work.shards.size(); ++i) {
+        const auto& [named, region] = work.shards[i];
+        // A concurrent call may have replaced the tensor already: names_of is then empty.
         for (const std::string& name : module.names_of(named.second)) {
-          module.replace_tensor(name, shard);
+          module.replace_tensor(name, shards[i]);
         }
         if (options.shard_report != nullptr) {
           options.shard_report->push_back(ShardInfo{named.first, named.second.sizes(), region});
         }
       }
+      // A storage that a concurrent call filled first keeps that call's bytes (equal ones).
       for (size_t i = 0; i < work.whole.size(); ++i) {
         work.whole[i]->TakeDataFrom(*results[i].storage);
       }
@@ -151,7 +188,9 @@ absl::Status materialize_module(nn::Module& module, const MaterializeOptions& op
 
 absl::StatusOr<Tensor> materialize_shard(const Tensor& t, const ShardSpec& spec, Device device) {
   if (absl::Status status = CheckTargetDevice(device); !status.ok()) return status;
-  if (!t.defined()) return absl::InvalidArgumentError("materialize_shard: undefined tensor");
+  if (absl::Status status = CheckMaterializable(t, "materialize_shard"); !status.ok()) {
+    return status;
+  }
   absl::StatusOr<Region> region = spec.Resolve(t.sizes());
   if (!region.ok()) return region.status();
   Tensor result;
@@ -179,20 +218,25 @@ absl::StatusOr<Tensor> materialize_shard(const Tensor& t, const ShardSpec& spec,
 
 absl::StatusOr<Tensor> materialize_tensor(const Tensor& t, Device device) {
   if (absl::Status status = CheckTargetDevice(device); !status.ok()) return status;
-  if (!t.defined()) return absl::InvalidArgumentError("materialize_tensor: undefined tensor");
-  if (t.has_data()) {
-    if (t.device() == device) return t;
-    return absl::UnimplementedError(absl::StrCat("materialize_tensor: moving a real tensor from ",
-                                                 t.device().ToString(), " to ",
-                                                 device.ToString(), " is not supported"));
-  }
-  std::shared_ptr<Trace> trace = TraceOf(t);
-  if (trace == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("materialize_tensor: ", t.ToString(),
-                                                   " has no data and no recording to replay"));
+  if (absl::Status status = CheckMaterializable(t, "materialize_tensor"); !status.ok()) {
+    return status;
   }
   Tensor result;
   absl::Status status = CatchErrors([&] {
+    if (t.has_data()) {
+      if (t.device() != device) {
+        ThrowErrorWithCode(absl::StatusCode::kUnimplemented,
+                           "materialize_tensor: moving a real tensor from %s to %s is not "
+                           "supported",
+                           t.device().ToString(), device.ToString());
+      }
+      result = t;
+      return;
+    }
+    std::shared_ptr<Trace> trace = TraceOf(t);
+    if (trace == nullptr) {
+      ThrowError("materialize_tensor: %s has no data and no recording to replay", t.ToString());
+    }
     ReplaySession session(trace, device);
     result = MakeTensor(session.RunWhole({trace->Latest(*t.storage())})[0], t.layout(), t.dtype());
   });

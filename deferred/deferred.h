@@ -34,9 +34,11 @@ using ModuleFactory = std::function<std::shared_ptr<nn::Module>()>;
 // is recorded, and random ops reserve the generator's blocks exactly as eagerly, so the
 // generator ends where eager construction would leave it. Ops on the returned module's
 // fake tensors keep being recorded after this returns (custom init, re-initialization).
-// A nested call records into the enclosing call's trace. Returns the factory's error
-// (InvalidArgument / FailedPrecondition, naming the op and module path) if it throws; the
-// recording mode and the generator state are then restored.
+// Factories on the meta device make meta tensors (shapes only), as eagerly. A nested call
+// records into the enclosing call's trace. Errors: the factory's `Error` (InvalidArgument
+// / FailedPrecondition, naming the op and module path); Internal for any other exception
+// it throws; InvalidArgument for an empty factory or one that returns null. On error the
+// recording mode and the generator state are restored.
 absl::StatusOr<std::shared_ptr<nn::Module>> deferred_init(const ModuleFactory& factory);
 
 // deferred_init of `std::make_shared<M>(args...)`.
@@ -79,23 +81,27 @@ struct MaterializeOptions {
 // Materializes the module's fake parameters and buffers in place: each tensor's storage
 // receives its bytes, so every handle to it (tied parameters, views the module keeps)
 // sees them. Tensors that are already real are not touched, so materializing a child and
-// then its parent initializes each tensor exactly once. Storages shared by several tensors
-// are computed once, and intermediates are shared and freed after their last use.
+// then its parent initializes each tensor exactly once; meta tensors stay meta. Storages
+// shared by several tensors are computed once, and intermediates are shared and freed
+// after their last use. Thread-safe: concurrent calls on one module tree (or on a parent
+// and its child) all succeed, and each tensor ends with the values of exactly one replay.
 // Errors: Unavailable for a device this process cannot use; InvalidArgument for the meta
-// device; the error of a failing op otherwise.
+// device or an invalid one (cuda:-1); whatever the `filter` and `shard` callbacks throw,
+// as a Status; the error of a failing op otherwise.
 absl::Status materialize_module(nn::Module& module, const MaterializeOptions& options = {});
 
 // A new contiguous real tensor on `device` holding the part of `t` that `spec` selects,
 // bitwise equal to that slice of the fully materialized tensor. Only the recorded ops the
 // part depends on run, each over only the region it needs (ops without a region rule
-// compute their whole output). `t` is not changed. InvalidArgument for a bad spec; other
-// errors as for materialize_module.
+// compute their whole output). `t` is not changed. InvalidArgument for a bad spec, an
+// undefined tensor or a meta tensor (which has no values); other errors as for
+// materialize_module.
 absl::StatusOr<Tensor> materialize_shard(const Tensor& t, const ShardSpec& spec,
                                          Device device = Device::CPU());
 
 // A real tensor with `t`'s values on `device`: computed from the trace for a fake `t`
 // (which stays fake), `t` itself when it is already real on `device`. Errors as for
-// materialize_module, and InvalidArgument for a meta tensor.
+// materialize_module, and InvalidArgument for an undefined or meta tensor.
 absl::StatusOr<Tensor> materialize_tensor(const Tensor& t, Device device = Device::CPU());
 
 }  // namespace deferred

@@ -6,6 +6,8 @@
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
+#include "fake_tensor/ops/random.h"
+#include "fake_tensor/ops/shape_ops.h"
 #include "fake_tensor/recorder.h"
 #include "gtest/gtest.h"
 #include "tests/equivalence.h"
@@ -189,6 +191,114 @@ TEST(DeferredInitTest, UnavailableDeviceIsAStatus) {
   const absl::Status status = materialize_module(**deferred, {.device = Device::CUDA(0)});
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(is_fake((*deferred)->parameter("bias")));
+}
+
+class Repeated : public nn::Module {
+ public:
+  Repeated() : Module("Repeated") {
+    register_parameter("w", repeat(ones({2, 2}), {int64_t{1} << 31, int64_t{1} << 31}));
+  }
+};
+
+TEST(DeferredInitTest, RecordingATensorWhoseSizeOverflowsIsAnError) {
+  manual_seed(5);
+  const RngState before = get_rng_state();
+  absl::StatusOr<std::shared_ptr<Repeated>> result = deferred_init<Repeated>();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("repeat: a tensor of shape [4294967296, 4294967296]"),
+            std::string::npos)
+      << result.status();
+  EXPECT_EQ(get_rng_state(), before);
+}
+
+class WithMeta : public nn::Module {
+ public:
+  WithMeta() : Module("WithMeta") {
+    register_parameter("real", full({3}, 2.0));
+    register_buffer("shape_only", add(zeros({2, 3}, {.device = Device::Meta()}), 1));
+  }
+};
+
+TEST(DeferredInitTest, MetaTensorsStayMetaAndHaveNothingToMaterialize) {
+  absl::StatusOr<std::shared_ptr<WithMeta>> deferred = deferred_init<WithMeta>();
+  ASSERT_TRUE(deferred.ok()) << deferred.status();
+  const Tensor meta = (*deferred)->buffer("shape_only");
+  EXPECT_TRUE(meta.is_meta());
+  EXPECT_FALSE(is_fake(meta));
+  EXPECT_EQ(meta.sizes(), (Shape{2, 3}));
+
+  for (const absl::Status& status :
+       {materialize_tensor(meta).status(),
+        materialize_shard(meta, ShardSpec::Chunk(0, 0, 2)).status()}) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(status.message().find("meta device"), std::string::npos) << status;
+  }
+  ASSERT_TRUE(materialize_module(**deferred).ok());
+  EXPECT_TRUE((*deferred)->buffer("shape_only").is_meta());
+  EXPECT_EQ((*deferred)->parameter("real").to_vector<float>(), std::vector<float>(3, 2.0f));
+}
+
+TEST(DeferredInitTest, AnyExceptionFromTheFactoryIsAStatusAndRestoresTheGenerator) {
+  manual_seed(9);
+  const RngState before = get_rng_state();
+  absl::StatusOr<std::shared_ptr<nn::Module>> thrown = deferred_init([]() -> std::shared_ptr<nn::Module> {
+    rand({4});  // advances the generator before failing
+    throw 42;
+  });
+  EXPECT_EQ(thrown.status().code(), absl::StatusCode::kInternal);
+  EXPECT_NE(thrown.status().message().find("module factory threw"), std::string::npos);
+  EXPECT_EQ(get_rng_state(), before);
+  EXPECT_EQ(CurrentDispatchMode(), nullptr);
+
+  absl::StatusOr<std::shared_ptr<nn::Module>> null = deferred_init([]() -> std::shared_ptr<nn::Module> {
+    rand({4});
+    return nullptr;
+  });
+  EXPECT_EQ(null.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(null.status().message().find("returned null"), std::string::npos);
+  EXPECT_EQ(get_rng_state(), before);
+
+  EXPECT_EQ(deferred_init(ModuleFactory()).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(get_rng_state(), before);
+}
+
+TEST(DeferredInitTest, ThrowingFilterOrShardCallbackIsAStatus) {
+  absl::StatusOr<std::shared_ptr<Toy>> deferred = deferred_init<Toy>(4);
+  ASSERT_TRUE(deferred.ok());
+  const absl::Status filter_error = materialize_module(
+      **deferred, {.filter = [](const std::string& name) -> bool {
+        ThrowError("no filter for %s", name);
+      }});
+  EXPECT_EQ(filter_error.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(filter_error.message().find("no filter for weight"), std::string::npos)
+      << filter_error;
+  const absl::Status shard_error = materialize_module(
+      **deferred, {.shard = [](const std::string&, const Shape&) -> std::optional<ShardSpec> {
+        throw 42;
+      }});
+  EXPECT_EQ(shard_error.code(), absl::StatusCode::kInternal);
+  for (const auto& [name, t] : (*deferred)->named_parameters()) EXPECT_TRUE(is_fake(t)) << name;
+}
+
+TEST(DeferredInitTest, InvalidDeviceIsInvalidArgument) {
+  absl::StatusOr<std::shared_ptr<Toy>> deferred = deferred_init<Toy>(4);
+  ASSERT_TRUE(deferred.ok());
+  const Tensor& bias = (*deferred)->parameter("bias");
+  EXPECT_EQ(materialize_module(**deferred, {.device = Device::CUDA(-1)}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(materialize_tensor(bias, Device::CUDA(-1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(materialize_shard(bias, ShardSpec(), Device::CUDA(-1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(materialize_tensor(Tensor()).status().code(), absl::StatusCode::kInvalidArgument);
+  try {
+    zeros({2}, {.device = Device::CUDA(-1)});
+    ADD_FAILURE() << "a factory on cuda:-1 was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("cuda:-1"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 #include "deferred/shard_spec.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "fake_tensor/checked_arithmetic.h"
 
 namespace deferred {
 
@@ -57,9 +59,11 @@ absl::StatusOr<Region> ShardSpec::Resolve(const Shape& sizes) const {
             "shard spec: rank %d is not in [0, world) for world %d", rank, world));
       }
       if (part.kind == Kind::kChunk) {
-        const int64_t chunk = (size + world - 1) / world;
-        start = std::min(rank * chunk, size);
-        stop = std::min(start + chunk, size);
+        // ceil(size / world) and rank * chunk, without overflow near INT64_MAX.
+        const int64_t chunk = size / world + (size % world != 0 ? 1 : 0);
+        const std::optional<int64_t> chunk_start = CheckedMul(rank, chunk);
+        start = chunk_start ? std::min(*chunk_start, size) : size;
+        stop = start + std::min(chunk, size - start);
       } else {
         const int64_t base = size / world, extra = size % world;
         start = rank * base + std::min(rank, extra);

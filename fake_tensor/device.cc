@@ -20,6 +20,14 @@ absl::StatusOr<Device> Device::Parse(std::string_view text) {
       absl::StrFormat("unknown device '%s'; expected cpu, cuda, cuda:N or meta", text));
 }
 
+absl::Status Device::Validate() const {
+  if (index_ < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "device ", ToString(), " is invalid: a device index must be non-negative"));
+  }
+  return absl::OkStatus();
+}
+
 std::string Device::ToString() const {
   switch (type_) {
     case DeviceType::kCPU: return "cpu";

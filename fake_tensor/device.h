@@ -35,6 +35,11 @@ class Device {
   // "cpu", "cuda:1", "meta".
   std::string ToString() const;
 
+  // OK, or InvalidArgument for a device no machine can have: a CUDA device with a
+  // negative index (Device::CUDA(-1)). Whether a valid device exists here is another
+  // question (Unavailable), answered where memory is allocated.
+  absl::Status Validate() const;
+
   friend bool operator==(const Device& a, const Device& b) {
     return a.type_ == b.type_ && a.index_ == b.index_;
   }

@@ -1,6 +1,7 @@
 #include "fake_tensor/dispatcher.h"
 
 #include <bit>
+#include <limits>
 #include <utility>
 
 #include "fake_tensor/error.h"
@@ -23,6 +24,8 @@ void CheckInputs(const OpCall& call) {
   }
   if (call.def->kind == OpKind::kFactory) {
     if (!call.inputs.empty()) ThrowError("%s: a factory takes no tensor inputs", op);
+    const absl::Status device = call.attrs.Get<Device>("device").Validate();
+    if (!device.ok()) ThrowError("%s: %s", op, device.message());
   } else if (call.inputs.empty()) {
     ThrowError("%s: expected at least one tensor input", op);
   }
@@ -65,16 +68,19 @@ void CheckNoPartialOverlap(const OpCall& call) {
 // advances the generator identically. The shape rule validates the call first, so misuse
 // reserves nothing.
 void ReserveRng(OpCall& call) {
-  const std::vector<TensorSpec> specs = call.def->shape_rule(call);
-  int64_t numel = 0;
+  const std::vector<TensorSpec> specs = OutputSpecsOf(call);
+  unsigned __int128 numel = 0;  // each output's count fits in int64; their sum may not
   if (call.def->kind == OpKind::kInPlace) {
     numel = call.inputs[0].numel();
   } else {
     for (const TensorSpec& spec : specs) numel += NumElements(spec.sizes);
   }
-  const uint64_t words = static_cast<uint64_t>(numel) *
-                         static_cast<uint64_t>(call.def->rng_words_per_element(call));
-  const RngState start = ReserveRngBlocks((words + 3) / 4);
+  const unsigned __int128 blocks =
+      (numel * static_cast<uint64_t>(call.def->rng_words_per_element(call)) + 3) / 4;
+  if (blocks > std::numeric_limits<uint64_t>::max()) {
+    ThrowError("%s: needs more than 2^64 Philox blocks", call.def->name);
+  }
+  const RngState start = ReserveRngBlocks(static_cast<uint64_t>(blocks));
   call.attrs.Set("seed", std::bit_cast<int64_t>(start.seed));
   call.attrs.Set("offset", std::bit_cast<int64_t>(start.offset));
 }
@@ -127,9 +133,9 @@ Tensor DispatchOne(std::string_view name, std::vector<Tensor> inputs, Attrs attr
 std::vector<Tensor> RunEager(OpCall& call) {
   const OpDef& def = *call.def;
   if (def.kind == OpKind::kView) {
-    return {MakeView(call.inputs[0], def.view_rule(call))};
+    return {MakeView(call.inputs[0], ViewLayoutOf(call))};
   }
-  const std::vector<TensorSpec> specs = def.shape_rule(call);
+  const std::vector<TensorSpec> specs = OutputSpecsOf(call);
   const Device device = OutputDevice(call);
 
   std::vector<Tensor> outputs;

@@ -2,6 +2,7 @@
 #define DEFERRED_FAKE_TENSOR_ERROR_H_
 
 #include <exception>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -41,7 +42,9 @@ template <typename... Args>
   throw Error(absl::StrFormat(format, args...), code);
 }
 
-// Runs `fn` and converts a thrown `Error` into a Status; the boundary of every public API.
+// Runs `fn` and converts anything it throws into a Status; the boundary of every public
+// API. An `Error` keeps its code and message, std::bad_alloc is ResourceExhausted, and any
+// other exception (a bug, or user code throwing what it likes) is Internal.
 template <typename Fn>
 absl::Status CatchErrors(Fn&& fn) {
   try {
@@ -49,9 +52,12 @@ absl::Status CatchErrors(Fn&& fn) {
     return absl::OkStatus();
   } catch (const Error& e) {
     return e.ToStatus();
+  } catch (const std::bad_alloc& e) {
+    return absl::ResourceExhaustedError(absl::StrFormat("out of memory (%s)", e.what()));
   } catch (const std::exception& e) {
-    // Not a misuse the ops report: a bug or resource failure, still never a crash.
     return absl::InternalError(e.what());
+  } catch (...) {
+    return absl::InternalError("an exception that is not a std::exception was thrown");
   }
 }
 

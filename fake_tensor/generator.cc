@@ -1,13 +1,13 @@
 #include "fake_tensor/generator.h"
 
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 
 namespace deferred {
 namespace {
 
 struct Generator {
-  absl::Mutex mutex;
-  RngState state ABSL_GUARDED_BY(mutex) = {kDefaultSeed, 0};
+  std::mutex mutex;  // std::mutex for ThreadSanitizer (see OpRegistry)
+  RngState state = {kDefaultSeed, 0};  // guarded by mutex
 };
 
 Generator& GlobalGenerator() {
@@ -21,19 +21,19 @@ void manual_seed(uint64_t seed) { set_rng_state(RngState{seed, 0}); }
 
 RngState get_rng_state() {
   Generator& g = GlobalGenerator();
-  absl::MutexLock lock(&g.mutex);
+  std::lock_guard<std::mutex> lock(g.mutex);
   return g.state;
 }
 
 void set_rng_state(RngState state) {
   Generator& g = GlobalGenerator();
-  absl::MutexLock lock(&g.mutex);
+  std::lock_guard<std::mutex> lock(g.mutex);
   g.state = state;
 }
 
 RngState ReserveRngBlocks(uint64_t blocks) {
   Generator& g = GlobalGenerator();
-  absl::MutexLock lock(&g.mutex);
+  std::lock_guard<std::mutex> lock(g.mutex);
   const RngState before = g.state;
   g.state.offset += blocks;
   return before;

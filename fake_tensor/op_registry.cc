@@ -22,7 +22,7 @@ OpDef& OpRegistry::Entry(std::string_view name) {
 }
 
 bool OpRegistry::RegisterOp(OpDef def) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   OpDef& entry = Entry(def.name);
   if (entry.shape_rule || entry.view_rule) {
     ThrowError("op '%s' is registered twice", def.name);
@@ -36,13 +36,13 @@ bool OpRegistry::RegisterOp(OpDef def) {
 }
 
 bool OpRegistry::RegisterKernel(std::string_view name, DeviceType device, Kernel kernel) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   Entry(name).kernels[static_cast<int>(device)] = std::move(kernel);
   return true;
 }
 
 const OpDef& OpRegistry::Get(std::string_view name) const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   auto it = ops_.find(name);
   if (it == ops_.end() || !(it->second->shape_rule || it->second->view_rule)) {
     ThrowErrorWithCode(absl::StatusCode::kNotFound, "unknown op '%s'", name);
@@ -51,13 +51,26 @@ const OpDef& OpRegistry::Get(std::string_view name) const {
 }
 
 bool OpRegistry::Contains(std::string_view name) const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   auto it = ops_.find(name);
   return it != ops_.end() && (it->second->shape_rule || it->second->view_rule);
 }
 
+std::vector<TensorSpec> OutputSpecsOf(const OpCall& call) {
+  std::vector<TensorSpec> specs = call.def->shape_rule(call);
+  for (const TensorSpec& spec : specs) CheckedByteSize(spec.sizes, spec.dtype, call.def->name);
+  return specs;
+}
+
+TensorLayout ViewLayoutOf(const OpCall& call) {
+  TensorLayout layout = call.def->view_rule(call);
+  const Tensor& base = call.inputs[0];
+  CheckLayoutInStorage(layout, base.dtype(), base.storage()->nbytes(), call.def->name);
+  return layout;
+}
+
 std::vector<std::string> OpRegistry::OpNames() const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::string> names;
   for (const auto& [name, def] : ops_) {
     if (def->shape_rule || def->view_rule) names.push_back(name);

@@ -5,12 +5,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "fake_tensor/attrs.h"
 #include "fake_tensor/device.h"
@@ -83,6 +83,16 @@ struct OpDef {
   const Kernel& kernel(DeviceType type) const { return kernels[static_cast<int>(type)]; }
 };
 
+// The call's output specs from its op's shape rule, each checked with CheckedByteSize so
+// that no op can describe a tensor whose element count, byte size or strides overflow
+// int64, whatever its own rule checks. Every caller of a shape rule goes through this.
+// Throws `Error` naming the op.
+std::vector<TensorSpec> OutputSpecsOf(const OpCall& call);
+
+// The layout of a kView call's output from its op's view rule, checked to lie within
+// input 0's storage (CheckLayoutInStorage). Throws `Error` naming the op.
+TensorLayout ViewLayoutOf(const OpCall& call);
+
 // The one table of ops. Op definitions (fake_tensor/ops/) and kernels (replay/kernels/)
 // register themselves during static initialization in any order.
 class OpRegistry {
@@ -100,11 +110,15 @@ class OpRegistry {
   std::vector<std::string> OpNames() const;
 
  private:
-  OpDef& Entry(std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Requires mutex_.
+  OpDef& Entry(std::string_view name);
 
-  mutable absl::Mutex mutex_;
-  // Entries are never removed or moved, so references handed out stay valid.
-  std::map<std::string, std::unique_ptr<OpDef>, std::less<>> ops_ ABSL_GUARDED_BY(mutex_);
+  // A std::mutex, not absl::Mutex: ThreadSanitizer sees only the locks of instrumented
+  // code, and Debian's Abseil is not instrumented (docs/BUILDING.md).
+  mutable std::mutex mutex_;
+  // Guarded by mutex_. Entries are never removed or moved, so references handed out stay
+  // valid.
+  std::map<std::string, std::unique_ptr<OpDef>, std::less<>> ops_;
 };
 
 }  // namespace deferred

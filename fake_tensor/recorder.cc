@@ -3,7 +3,10 @@
 namespace deferred {
 
 std::vector<Tensor> RecordingMode::Run(OpCall& call) {
-  if (call.def->kind == OpKind::kFactory) return recorder_->Record(call);
+  // A meta factory stays meta: the user asked for a tensor that is only a shape.
+  if (call.def->kind == OpKind::kFactory && !OutputDevice(call).is_meta()) {
+    return recorder_->Record(call);
+  }
   return RunEager(call);
 }
 

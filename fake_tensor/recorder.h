@@ -21,7 +21,8 @@ class OpRecorder {
   virtual std::vector<Tensor> Record(OpCall& call) = 0;
 };
 
-// The dispatch mode of deferred_init: factories make fake tensors recorded by `recorder`;
+// The dispatch mode of deferred_init: factories make fake tensors recorded by `recorder`,
+// except on the meta device, whose tensors stay meta (shapes only, never materialized);
 // ops whose inputs are all real run eagerly (ops with fake inputs never reach a mode: the
 // dispatcher sends them to their recorder).
 class RecordingMode : public DispatchMode {

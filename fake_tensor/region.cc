@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "fake_tensor/checked_arithmetic.h"
 
 namespace deferred {
 
@@ -76,7 +77,12 @@ std::optional<ViewTransform> ViewTransform::Decompose(const TensorLayout& layout
   }
   // No carries: along every base dim, the largest index reached stays inside the dim.
   Shape reach = t.origin;
-  for (const Term& term : t.terms) reach[term.base_dim] += term.multiplier * (layout.sizes[term.view_dim] - 1);
+  for (const Term& term : t.terms) {
+    const std::optional<int64_t> step = CheckedMul(term.multiplier, layout.sizes[term.view_dim] - 1);
+    const std::optional<int64_t> sum = step ? CheckedAdd(reach[term.base_dim], *step) : std::nullopt;
+    if (!sum) return std::nullopt;
+    reach[term.base_dim] = *sum;
+  }
   for (int64_t k = 0; k < base_rank; ++k) {
     if (reach[k] >= std::max<int64_t>(base_sizes[k], 1)) return std::nullopt;
   }

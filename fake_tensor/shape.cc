@@ -5,24 +5,36 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "fake_tensor/checked_arithmetic.h"
 #include "fake_tensor/error.h"
 
 namespace deferred {
 
 int64_t NumElements(absl::Span<const int64_t> sizes) {
-  int64_t n = 1;
-  for (int64_t s : sizes) n *= s;
-  return n;
+  if (std::find(sizes.begin(), sizes.end(), 0) != sizes.end()) return 0;
+  std::optional<int64_t> n = 1;
+  for (int64_t s : sizes) {
+    n = CheckedMul(*n, s);
+    if (!n) ThrowError("shape %s has more than 2^63 - 1 elements", ShapeToString(sizes));
+  }
+  return *n;
+}
+
+std::optional<Shape> CheckedContiguousStrides(absl::Span<const int64_t> sizes) {
+  Shape strides(sizes.size());
+  std::optional<int64_t> stride = 1;
+  for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
+    if (!stride) return std::nullopt;
+    strides[d] = *stride;
+    stride = CheckedMul(*stride, std::max<int64_t>(sizes[d], 1));
+  }
+  return strides;
 }
 
 Shape ContiguousStrides(absl::Span<const int64_t> sizes) {
-  Shape strides(sizes.size());
-  int64_t stride = 1;
-  for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
-    strides[d] = stride;
-    stride *= std::max<int64_t>(sizes[d], 1);
-  }
-  return strides;
+  std::optional<Shape> strides = CheckedContiguousStrides(sizes);
+  if (!strides) ThrowError("the strides of shape %s overflow int64", ShapeToString(sizes));
+  return *std::move(strides);
 }
 
 std::string ShapeToString(absl::Span<const int64_t> sizes) {

@@ -2,6 +2,7 @@
 #define DEFERRED_FAKE_TENSOR_SHAPE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,10 +13,17 @@ namespace deferred {
 
 using Shape = std::vector<int64_t>;
 
-// Product of `sizes` (1 for a 0-d shape).
+// Product of `sizes` (1 for a 0-d shape, 0 when any size is 0). Throws `Error`
+// (InvalidArgument) when the product does not fit in int64; every tensor's shape is
+// checked when it is made, so this never throws for the sizes of an existing tensor.
 int64_t NumElements(absl::Span<const int64_t> sizes);
 
-// Row-major strides, in elements, of a contiguous tensor of `sizes`.
+// Row-major strides, in elements, of a contiguous tensor of `sizes` (dims of size 0 count
+// as 1, as in PyTorch), or nullopt when a stride does not fit in int64 — possible only
+// with a size-0 dim, e.g. [0, 2^40, 2^40].
+std::optional<Shape> CheckedContiguousStrides(absl::Span<const int64_t> sizes);
+
+// CheckedContiguousStrides, throwing `Error` (InvalidArgument) where that is nullopt.
 Shape ContiguousStrides(absl::Span<const int64_t> sizes);
 
 // "[2, 3]".

@@ -1,6 +1,10 @@
 #include "fake_tensor/tensor.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "absl/strings/str_cat.h"
+#include "fake_tensor/checked_arithmetic.h"
 #include "fake_tensor/module_path.h"
 
 namespace deferred {
@@ -63,7 +67,64 @@ int64_t Tensor::ElementOffset(std::string_view what, absl::Span<const int64_t> i
   return offset;
 }
 
+void Tensor::ThrowUndefined() {
+  ThrowError("the tensor is undefined (a default-constructed Tensor has no metadata)");
+}
+
+int64_t CheckedByteSize(absl::Span<const int64_t> sizes, DType dtype, std::string_view what) {
+  CheckSizesNonNegative(sizes, what);
+  std::optional<int64_t> bytes = ElementSize(dtype);
+  if (std::find(sizes.begin(), sizes.end(), 0) != sizes.end()) {
+    bytes = 0;
+  } else {
+    for (int64_t size : sizes) bytes = bytes ? CheckedMul(*bytes, size) : std::nullopt;
+  }
+  if (!bytes) {
+    ThrowError("%s: a tensor of shape %s and dtype %s would hold more than 2^63 - 1 bytes",
+               what, ShapeToString(sizes), DTypeName(dtype));
+  }
+  // The largest contiguous stride, that of dim 0, is the product of the other sizes.
+  std::optional<int64_t> leading_stride = 1;
+  for (size_t d = 1; d < sizes.size() && leading_stride; ++d) {
+    leading_stride = CheckedMul(*leading_stride, std::max<int64_t>(sizes[d], 1));
+  }
+  if (!leading_stride) {
+    ThrowError("%s: the strides of shape %s overflow int64", what, ShapeToString(sizes));
+  }
+  return *bytes;
+}
+
+void CheckLayoutInStorage(const TensorLayout& layout, DType dtype, int64_t storage_nbytes,
+                          std::string_view what) {
+  if (layout.sizes.size() != layout.strides.size()) {
+    ThrowError("%s: %d sizes but %d strides", what, layout.sizes.size(), layout.strides.size());
+  }
+  CheckedByteSize(layout.sizes, dtype, what);
+  if (std::find(layout.sizes.begin(), layout.sizes.end(), 0) != layout.sizes.end()) return;
+  // The lowest and highest element offsets the layout reaches, where computable.
+  std::optional<int64_t> lo = layout.storage_offset, hi = layout.storage_offset;
+  for (size_t d = 0; d < layout.sizes.size() && lo && hi; ++d) {
+    const std::optional<int64_t> extent = CheckedMul(layout.sizes[d] - 1, layout.strides[d]);
+    if (!extent) {
+      lo.reset();
+      break;
+    }
+    std::optional<int64_t>& bound = *extent < 0 ? lo : hi;
+    bound = CheckedAdd(*bound, *extent);
+  }
+  const std::optional<int64_t> end_element = hi ? CheckedAdd(*hi, 1) : std::nullopt;
+  const std::optional<int64_t> end_byte =
+      end_element ? CheckedMul(*end_element, ElementSize(dtype)) : std::nullopt;
+  if (!lo || !end_byte || *lo < 0 || *end_byte > storage_nbytes) {
+    ThrowError("%s: the layout (sizes %s, strides %s, offset %d) of %s elements reaches "
+               "outside its storage of %d bytes",
+               what, ShapeToString(layout.sizes), ShapeToString(layout.strides),
+               layout.storage_offset, DTypeName(dtype), storage_nbytes);
+  }
+}
+
 Tensor MakeTensor(Storage storage, TensorLayout layout, DType dtype) {
+  CheckLayoutInStorage(layout, dtype, storage->nbytes(), "tensor");
   return Tensor(std::make_shared<TensorImpl>(std::move(storage), std::move(layout), dtype));
 }
 
@@ -76,7 +137,7 @@ Tensor MakeView(const Tensor& base, TensorLayout layout) {
 }
 
 Tensor AllocateTensor(absl::Span<const int64_t> sizes, DType dtype, Device device, bool fake) {
-  const int64_t nbytes = NumElements(sizes) * ElementSize(dtype);
+  const int64_t nbytes = CheckedByteSize(sizes, dtype, "allocate");
   Storage storage = (fake || device.is_meta()) ? FakeStorage(nbytes, device)
                                                 : AllocateStorage(nbytes, device);
   return MakeTensor(std::move(storage), ContiguousLayout(sizes), dtype);

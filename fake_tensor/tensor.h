@@ -52,18 +52,19 @@ class Tensor {
 
   bool defined() const { return impl_ != nullptr; }
 
-  const Shape& sizes() const { return impl_->layout().sizes; }
-  const Shape& strides() const { return impl_->layout().strides; }
-  int64_t storage_offset() const { return impl_->layout().storage_offset; }
-  const TensorLayout& layout() const { return impl_->layout(); }
+  // Metadata. Each accessor throws `Error` (InvalidArgument) on an undefined tensor.
+  const Shape& sizes() const { return Impl().layout().sizes; }
+  const Shape& strides() const { return Impl().layout().strides; }
+  int64_t storage_offset() const { return Impl().layout().storage_offset; }
+  const TensorLayout& layout() const { return Impl().layout(); }
   // Size and stride of a possibly negative dim.
   int64_t size(int64_t dim) const;
   int64_t stride(int64_t dim) const;
   int64_t dim() const { return static_cast<int64_t>(sizes().size()); }
   int64_t numel() const { return NumElements(sizes()); }
-  DType dtype() const { return impl_->dtype(); }
-  Device device() const { return impl_->storage()->device(); }
-  const Storage& storage() const { return impl_->storage(); }
+  DType dtype() const { return Impl().dtype(); }
+  Device device() const { return Impl().storage()->device(); }
+  const Storage& storage() const { return Impl().storage(); }
 
   // True when the strides are row-major for the sizes (dims of size 1 ignored), or there
   // are no elements.
@@ -141,6 +142,11 @@ class Tensor {
   TensorImpl* impl() const { return impl_.get(); }
 
  private:
+  const TensorImpl& Impl() const {
+    if (impl_ == nullptr) ThrowUndefined();
+    return *impl_;
+  }
+  [[noreturn]] static void ThrowUndefined();
   // Throws unless the tensor has data of dtype `expected`; `what` names the accessor.
   void CheckReadable(std::string_view what, DType expected) const;
   // data_ptr for the accessor `what`.
@@ -155,17 +161,31 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
-// A tensor over `storage` with `layout`.
+// The bytes of a contiguous tensor of `sizes` and `dtype`. Throws `Error`
+// (InvalidArgument) naming `what` when a size is negative, the bytes do not fit in int64,
+// or the contiguous strides overflow (possible only with a size-0 dim): the checks every
+// new tensor passes, so that no size, stride or byte count of a tensor can wrap.
+int64_t CheckedByteSize(absl::Span<const int64_t> sizes, DType dtype, std::string_view what);
+
+// Throws `Error` (InvalidArgument) naming `what` unless `layout` is a valid layout of
+// elements of `dtype` within a storage of `storage_nbytes` bytes: as many strides as
+// sizes, CheckedByteSize passes for the sizes, and (for a layout with elements) every
+// element offset is within the storage, computed without overflow.
+void CheckLayoutInStorage(const TensorLayout& layout, DType dtype, int64_t storage_nbytes,
+                          std::string_view what);
+
+// A tensor over `storage` with `layout`. Throws `Error` unless CheckLayoutInStorage passes.
 Tensor MakeTensor(Storage storage, TensorLayout layout, DType dtype);
 
 // A contiguous layout of `sizes` at offset 0.
 TensorLayout ContiguousLayout(absl::Span<const int64_t> sizes);
 
-// A view sharing `base`'s storage with another layout.
+// A view sharing `base`'s storage with another layout; throws like MakeTensor.
 Tensor MakeView(const Tensor& base, TensorLayout layout);
 
 // A new contiguous tensor of `sizes`: with uninitialized bytes on a real device, without
 // bytes on the meta device, or fake (no bytes, reporting `device`) when `fake` is true.
+// Throws `Error` when CheckedByteSize fails or the bytes cannot be allocated.
 Tensor AllocateTensor(absl::Span<const int64_t> sizes, DType dtype, Device device,
                       bool fake = false);
 

@@ -306,7 +306,7 @@ TEST(AllocationStatsTest, TakingDataMovesBytesWithoutCountingAnAllocation) {
   {
     const Tensor real = AllocateTensor({8}, DType::kInt32, Device::CPU());
     for (int32_t i = 0; i < 8; ++i) real.set<int32_t>({i}, i * 10);
-    fake.storage()->TakeDataFrom(*real.storage());
+    EXPECT_TRUE(fake.storage()->TakeDataFrom(*real.storage()));
     EXPECT_FALSE(real.has_data());
   }
   EXPECT_TRUE(fake.has_data());
@@ -316,8 +316,16 @@ TEST(AllocationStatsTest, TakingDataMovesBytesWithoutCountingAnAllocation) {
   EXPECT_EQ(after.allocation_count - before.allocation_count, 1);
   EXPECT_EQ(after.live_bytes - before.live_bytes, 32);
   EXPECT_EQ(after.free_count, before.free_count);
-  EXPECT_TRUE(Contains(ErrorMessage([&] { fake.storage()->TakeDataFrom(*fake.storage()); }),
-                       "already has data"));
+  // A storage that has its bytes keeps them; the source keeps its own.
+  const Tensor other = AllocateTensor({8}, DType::kInt32, Device::CPU());
+  EXPECT_FALSE(fake.storage()->TakeDataFrom(*other.storage()));
+  EXPECT_TRUE(other.has_data());
+  EXPECT_EQ(view.to_vector<int32_t>(), (std::vector<int32_t>{0, 20, 40, 60}));
+  EXPECT_TRUE(Contains(ErrorMessage([&] {
+                         const Tensor small = AllocateTensor({4}, DType::kInt32, Device::CPU(), true);
+                         small.storage()->TakeDataFrom(*other.storage());
+                       }),
+                       "size mismatch"));
 }
 
 TEST(AllocationStatsTest, DevicesWithoutAnAllocatorAreErrors) {
@@ -326,15 +334,85 @@ TEST(AllocationStatsTest, DevicesWithoutAnAllocatorAreErrors) {
       ErrorMessage([] { AllocateTensor({4}, DType::kFloat32, Device::CUDA(0)); },
                    absl::StatusCode::kUnavailable);
   EXPECT_TRUE(Contains(cuda, "cuda:0")) << cuda;
-  const Tensor meta = AllocateTensor({4}, DType::kFloat32, Device::Meta());
-  EXPECT_TRUE(Contains(ErrorMessage([&] { meta.storage()->AllocateData(Device::Meta()); }),
-                       "meta device"));
+  EXPECT_TRUE(Contains(ErrorMessage([] { AllocateStorage(16, Device::Meta()); }), "meta device"));
   EXPECT_EQ(GetAllocationStats().allocation_count, before.allocation_count);
-  const Tensor real = AllocateTensor({4}, DType::kFloat32, Device::CPU());
-  const int64_t allocations = GetAllocationStats().allocation_count;
-  EXPECT_TRUE(Contains(ErrorMessage([&] { real.storage()->AllocateData(Device::CPU()); }),
-                       "already has data"));
-  EXPECT_EQ(GetAllocationStats().allocation_count, allocations);
+}
+
+TEST(AllocationStatsTest, AllocationsPastTheLimitFailWithoutCounting) {
+  const int64_t live = GetAllocationStats().live_bytes;
+  EXPECT_EQ(SetAllocationLimit(live + 4096), 0);
+  const Tensor fits = AllocateTensor({1024}, DType::kFloat32, Device::CPU());
+  const AllocationStats before = GetAllocationStats();
+  EXPECT_TRUE(Contains(ErrorMessage([] { AllocateTensor({1}, DType::kUInt8, Device::CPU()); },
+                                    absl::StatusCode::kResourceExhausted),
+                       "allocation limit"));
+  EXPECT_EQ(GetAllocationStats().live_bytes, before.live_bytes);
+  EXPECT_EQ(GetAllocationStats().allocation_count, before.allocation_count);
+  EXPECT_EQ(SetAllocationLimit(0), live + 4096);
+  AllocateTensor({1}, DType::kUInt8, Device::CPU());  // no cap again
+  // More than any host has fails as an allocation, before touching the counters.
+  EXPECT_TRUE(Contains(ErrorMessage([] { AllocateTensor({(int64_t{1} << 62) + 1}, DType::kUInt8,
+                                                        Device::CPU()); },
+                                    absl::StatusCode::kResourceExhausted),
+                       "out of host memory"));
+  EXPECT_EQ(GetAllocationStats().live_bytes, live + 4096);
+}
+
+TEST(TensorTest, UndefinedTensorMetadataIsAnError) {
+  const Tensor undefined;
+  EXPECT_FALSE(undefined.defined());
+  EXPECT_EQ(undefined.ToString(), "Tensor(undefined)");
+  EXPECT_TRUE(Contains(ErrorMessage([&] { undefined.numel(); }), "undefined"));
+  EXPECT_TRUE(Contains(ErrorMessage([&] { undefined.sizes(); }), "undefined"));
+  EXPECT_TRUE(Contains(ErrorMessage([&] { undefined.dtype(); }), "undefined"));
+  EXPECT_TRUE(Contains(ErrorMessage([&] { undefined.device(); }), "undefined"));
+  EXPECT_TRUE(Contains(ErrorMessage([&] { undefined.has_data(); }), "undefined"));
+  EXPECT_TRUE(Contains(ErrorMessage([&] { undefined.is_contiguous(); }), "undefined"));
+}
+
+TEST(TensorTest, SizesWhoseBytesOrStridesOverflowAreErrors) {
+  const AllocationStats before = GetAllocationStats();
+  const int64_t big = int64_t{1} << 31;
+  EXPECT_EQ(CheckedByteSize({big, big}, DType::kUInt8, "t"), int64_t{1} << 62);
+  EXPECT_TRUE(Contains(ErrorMessage([&] { CheckedByteSize({big, big, 2}, DType::kFloat32, "t"); }),
+                       "2^63 - 1 bytes"));
+  EXPECT_TRUE(Contains(ErrorMessage([] {
+                         CheckedByteSize({0, int64_t{1} << 40, int64_t{1} << 40},
+                                         DType::kFloat32, "zeros");
+                       }),
+                       "zeros: the strides"));
+  EXPECT_TRUE(Contains(ErrorMessage([] { CheckedByteSize({2, -1}, DType::kFloat32, "t"); }),
+                       "negative size"));
+  for (const Device device : {Device::CPU(), Device::Meta()}) {
+    EXPECT_TRUE(Contains(ErrorMessage([&] {
+                           AllocateTensor({int64_t{1} << 32, int64_t{1} << 32}, DType::kFloat32,
+                                          device);
+                         }),
+                         "allocate"));
+  }
+  EXPECT_EQ(GetAllocationStats().allocation_count, before.allocation_count);
+}
+
+TEST(TensorTest, LayoutsReachingOutsideTheirStorageAreErrors) {
+  const Tensor base = AllocateTensor({4, 6}, DType::kFloat32, Device::CPU());
+  // Valid: the whole storage, a transposed view, the last element, an empty view anywhere.
+  MakeView(base, TensorLayout{{6, 4}, {1, 6}, 0});
+  MakeView(base, TensorLayout{{1}, {1}, 23});
+  MakeView(base, TensorLayout{{0, 5}, {1, 1}, 1000});
+  MakeView(base, TensorLayout{{2, 3}, {-6, 1}, 6});
+  const int64_t huge = int64_t{1} << 62;
+  for (const TensorLayout& bad : {
+           TensorLayout{{25}, {1}, 0},           // one past the end
+           TensorLayout{{1}, {1}, 24},           // starts past the end
+           TensorLayout{{2}, {-1}, 0},           // reaches before the start
+           TensorLayout{{3}, {1}, -1},           // negative offset
+           TensorLayout{{2, 2}, {huge, huge}, 0},  // the extent overflows int64
+           TensorLayout{{3}, {huge}, huge},        // so does the end
+           TensorLayout{{2}, {1, 1}, 0},         // sizes and strides disagree
+       }) {
+    EXPECT_TRUE(Contains(ErrorMessage([&] { MakeView(base, bad); }), "tensor:"))
+        << ShapeToString(bad.sizes) << " " << ShapeToString(bad.strides);
+  }
 }
 
 }  // namespace

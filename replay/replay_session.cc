@@ -1,14 +1,62 @@
 #include "replay/replay_session.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 
 namespace deferred {
 namespace {
+
+// The nodes of one run and dense numbers for the storage versions they make: output k
+// of nodes[i] is value first_value[i] + k. A run keeps its per-value state in vectors
+// indexed by these numbers rather than in hash maps keyed by StorageVersion, so that the
+// cost of each op does not grow with the length of the trace.
+class RunGraph {
+ public:
+  RunGraph(const Trace& trace, const std::vector<Trace::Vertex>& vertices) {
+    std::vector<int32_t> position(vertices.empty() ? 0 : vertices.back() + 1, -1);
+    for (size_t i = 0; i < vertices.size(); ++i) {
+      position[vertices[i]] = static_cast<int32_t>(i);
+      nodes_.push_back(&trace.Node(vertices[i]));
+      first_value_.push_back(num_values_);
+      num_values_ += static_cast<int32_t>(nodes_.back()->outputs.size());
+    }
+    for (const TraceNode* node : nodes_) {
+      first_input_.push_back(static_cast<int32_t>(input_values_.size()));
+      for (size_t k = 0; k < node->inputs.size(); ++k) {
+        input_values_.push_back(ValueOf(position[node->input_producers[k]], node->inputs[k].value));
+      }
+    }
+    first_input_.push_back(static_cast<int32_t>(input_values_.size()));
+  }
+
+  int32_t num_values() const { return num_values_; }
+  const std::vector<const TraceNode*>& nodes() const { return nodes_; }
+  // The number of output `k` of node `i`.
+  int32_t Output(size_t i, size_t k) const { return first_value_[i] + static_cast<int32_t>(k); }
+  // The number of the value input `k` of node `i` reads.
+  int32_t Input(size_t i, size_t k) const { return input_values_[first_input_[i] + k]; }
+  // The number of `value`, made by the node at `position`.
+  int32_t ValueOf(int32_t position, const StorageVersion& value) const {
+    const std::vector<TraceOperand>& outputs = nodes_[position]->outputs;
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      if (outputs[k].value == value) return Output(position, k);
+    }
+    ThrowErrorWithCode(absl::StatusCode::kInternal, "storage %d version %d has no producer",
+                       value.storage_id, value.version);
+  }
+
+ private:
+  std::vector<const TraceNode*> nodes_;
+  std::vector<int32_t> first_value_;
+  std::vector<int32_t> first_input_;
+  std::vector<int32_t> input_values_;
+  int32_t num_values_ = 0;
+};
 
 // What the backward pass decided for one node.
 struct NodePlan {
@@ -22,9 +70,11 @@ struct NodePlan {
 
 class Planner {
  public:
-  Planner(const Trace& trace, const std::vector<TraceNode>& nodes) : trace_(trace), nodes_(nodes) {}
+  Planner(const Trace& trace, const RunGraph& graph)
+      : trace_(trace), graph_(graph), need_(graph.num_values()) {}
 
-  TraceStorage Storage(const StorageVersion& v) {
+  // The trace's storage, looked up once per planner: a node's rules consult it often.
+  const TraceStorage& Storage(const StorageVersion& v) {
     auto it = storages_.find(v.storage_id);
     if (it == storages_.end()) it = storages_.emplace(v.storage_id, trace_.Storage(v.storage_id)).first;
     return it->second;
@@ -39,29 +89,30 @@ class Planner {
     return BaseRegionOf(operand.layout, Storage(operand.value).sizes, view_region);
   }
 
-  void Need(const StorageVersion& v, const Region& region) {
+  // Adds `region` to what later ops need of value `value`.
+  void Need(int32_t value, const Region& region) {
     if (region.empty()) return;
-    auto [it, inserted] = need_.try_emplace(v, region);
-    if (!inserted) it->second = BoundingUnion(it->second, region);
+    std::optional<Region>& need = need_[value];
+    need = need ? BoundingUnion(*need, region) : region;
   }
 
-  const Region* Needed(const StorageVersion& v) const {
-    auto it = need_.find(v);
-    return it == need_.end() ? nullptr : &it->second;
-  }
+  // The region of `value` that later ops need, if any. Only its producer asks, once, and
+  // takes it, so that the plan holds regions only for the values still to plan.
+  std::optional<Region> TakeNeeded(int32_t value) { return std::move(need_[value]); }
 
   // A call over meta tensors with the operands' metadata, for shape and region rules.
   OpCall MetaCall(const TraceNode& node) {
     OpCall call{node.def, {}, node.attrs};
     for (const TraceOperand& input : node.inputs) {
-      const TraceStorage storage = Storage(input.value);
-      const int64_t nbytes = NumElements(storage.sizes) * ElementSize(storage.dtype);
+      const TraceStorage& storage = Storage(input.value);
+      const int64_t nbytes = CheckedByteSize(storage.sizes, storage.dtype, node.def->name);
       call.inputs.push_back(MakeTensor(FakeStorage(nbytes, Device::Meta()), input.layout, input.dtype));
     }
     return call;
   }
 
-  NodePlan PlanInPlace(const TraceNode& node, Region written_base) {
+  NodePlan PlanInPlace(size_t i, Region written_base) {
+    const TraceNode& node = *graph_.nodes()[i];
     NodePlan plan;
     plan.runs = true;
     plan.attrs = node.attrs;
@@ -84,7 +135,7 @@ class Planner {
     plan.write_region = view_region;
     plan.writes = !view_region.empty();
     plan.output_regions = {written_base};
-    Need(self.value, written_base);  // the bytes the op does not overwrite
+    Need(graph_.Input(i, 0), written_base);  // the bytes the op does not overwrite
     if (!plan.writes) return plan;
     std::optional<RegionPlan> rule;
     if (node.def->region_rule && view_region != Region::Full(view_sizes)) {
@@ -97,24 +148,27 @@ class Planner {
         plan.write_region = Region::Full(view_sizes);
         written_base = BoundingUnion(written_base, Image(self, plan.write_region));
         plan.output_regions = {written_base};
-        Need(self.value, written_base);
+        Need(graph_.Input(i, 0), written_base);
       }
       for (const TraceOperand& input : node.inputs) plan.input_regions.push_back(Region::Full(input.layout.sizes));
     } else {
       plan.input_regions = std::move(rule->inputs);
       plan.attrs = std::move(rule->attrs);
     }
-    for (size_t i = 1; i < node.inputs.size(); ++i) Need(node.inputs[i].value, Image(node.inputs[i], plan.input_regions[i]));
+    for (size_t k = 1; k < node.inputs.size(); ++k) {
+      Need(graph_.Input(i, k), Image(node.inputs[k], plan.input_regions[k]));
+    }
     return plan;
   }
 
-  NodePlan PlanFunctional(const TraceNode& node) {
+  NodePlan PlanFunctional(size_t i) {
+    const TraceNode& node = *graph_.nodes()[i];
     NodePlan plan;
     std::vector<Region> outputs;
     bool whole = true;
-    for (const TraceOperand& output : node.outputs) {
-      const Region* needed = Needed(output.value);
-      const Region full = Region::Full(output.layout.sizes);
+    for (size_t k = 0; k < node.outputs.size(); ++k) {
+      const std::optional<Region> needed = TakeNeeded(graph_.Output(i, k));
+      const Region full = Region::Full(node.outputs[k].layout.sizes);
       outputs.push_back(needed ? *needed : Region{full.start, full.start});
       if (needed) plan.runs = true;
       if (outputs.back() != full) whole = false;
@@ -132,19 +186,25 @@ class Planner {
       for (const TraceOperand& input : node.inputs) plan.input_regions.push_back(Region::Full(input.layout.sizes));
       for (const TraceOperand& output : node.outputs) plan.output_regions.push_back(Region::Full(output.layout.sizes));
     }
-    for (size_t i = 0; i < node.inputs.size(); ++i) Need(node.inputs[i].value, Image(node.inputs[i], plan.input_regions[i]));
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      Need(graph_.Input(i, k), Image(node.inputs[k], plan.input_regions[k]));
+    }
     return plan;
   }
 
-  std::vector<NodePlan> Plan(const std::vector<ReplayTarget>& targets) {
-    for (const ReplayTarget& target : targets) Need(target.value, target.region);
-    std::vector<NodePlan> plans(nodes_.size());
-    for (size_t i = nodes_.size(); i-- > 0;) {
-      const TraceNode& node = nodes_[i];
-      if (node.def->kind == OpKind::kInPlace) {
-        if (const Region* needed = Needed(node.outputs[0].value)) plans[i] = PlanInPlace(node, *needed);
+  // `targets[t]` is value `target_values[t]`.
+  std::vector<NodePlan> Plan(const std::vector<ReplayTarget>& targets,
+                             const std::vector<int32_t>& target_values) {
+    for (size_t t = 0; t < targets.size(); ++t) Need(target_values[t], targets[t].region);
+    const std::vector<const TraceNode*>& nodes = graph_.nodes();
+    std::vector<NodePlan> plans(nodes.size());
+    for (size_t i = nodes.size(); i-- > 0;) {
+      if (nodes[i]->def->kind == OpKind::kInPlace) {
+        if (std::optional<Region> needed = TakeNeeded(graph_.Output(i, 0))) {
+          plans[i] = PlanInPlace(i, *std::move(needed));
+        }
       } else {
-        plans[i] = PlanFunctional(node);
+        plans[i] = PlanFunctional(i);
       }
     }
     return plans;
@@ -154,9 +214,9 @@ class Planner {
 
  private:
   const Trace& trace_;
-  const std::vector<TraceNode>& nodes_;
-  absl::flat_hash_map<int64_t, TraceStorage> storages_;
-  absl::flat_hash_map<StorageVersion, Region> need_;
+  const RunGraph& graph_;
+  absl::node_hash_map<int64_t, TraceStorage> storages_;  // references stay valid
+  std::vector<std::optional<Region>> need_;  // by value number
   std::vector<std::string> whole_;
 };
 
@@ -209,34 +269,42 @@ Region BaseRegionOf(const TensorLayout& layout, const Shape& base_sizes, const R
 std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& targets) {
   std::vector<StorageVersion> values;
   for (const ReplayTarget& target : targets) values.push_back(target.value);
-  std::vector<TraceNode> nodes;
-  for (Trace::Vertex v : trace_->Subgraph(values)) nodes.push_back(trace_->Node(v));
+  const std::vector<Trace::Vertex> vertices = trace_->Subgraph(values);
+  const RunGraph graph(*trace_, vertices);
+  const std::vector<const TraceNode*>& nodes = graph.nodes();
+  std::vector<int32_t> target_values;
+  for (const StorageVersion& value : values) {
+    const Trace::Vertex producer = trace_->Producer(value);
+    const auto position = std::lower_bound(vertices.begin(), vertices.end(), producer);
+    target_values.push_back(graph.ValueOf(static_cast<int32_t>(position - vertices.begin()), value));
+  }
 
-  Planner planner(*trace_, nodes);
-  const std::vector<NodePlan> plans = planner.Plan(targets);
+  Planner planner(*trace_, graph);
+  std::vector<NodePlan> plans = planner.Plan(targets, target_values);
   for (std::string& name : planner.TakeWholeFallbacks()) whole_fallbacks_.push_back(std::move(name));
 
-  // Remaining reads of each storage version; a target counts as one read that never ends.
-  absl::flat_hash_map<StorageVersion, int64_t> reads;
+  // Remaining reads of each value; a target counts as one read that never ends.
+  std::vector<int64_t> reads(graph.num_values(), 0);
   // Whether running node i reads operand k: an in-place op always reads the old version
   // of its base (operand 0), and reads the others only if it writes something needed; no
   // op reads an operand of which its plan needs nothing (e.g. a cat part outside the region).
   auto reads_operand = [&](size_t i, size_t k) {
-    const bool in_place = nodes[i].def->kind == OpKind::kInPlace;
+    const bool in_place = nodes[i]->def->kind == OpKind::kInPlace;
     if (in_place && k == 0) return true;
     return plans[i].writes && !plans[i].input_regions[k].empty();
   };
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (!plans[i].runs) continue;
-    for (size_t k = 0; k < nodes[i].inputs.size(); ++k) {
-      if (reads_operand(i, k)) ++reads[nodes[i].inputs[k].value];
+    for (size_t k = 0; k < nodes[i]->inputs.size(); ++k) {
+      if (reads_operand(i, k)) ++reads[graph.Input(i, k)];
     }
   }
-  for (const StorageVersion& value : values) ++reads[value];
+  for (int32_t value : target_values) ++reads[value];
 
-  absl::flat_hash_map<StorageVersion, RegionBuffer> live;
+  // The buffer of each value computed and still to be read (null storage: none).
+  std::vector<RegionBuffer> live(graph.num_values());
   for (size_t i = 0; i < nodes.size(); ++i) {
-    const TraceNode& node = nodes[i];
+    const TraceNode& node = *nodes[i];
     const NodePlan& plan = plans[i];
     if (!plan.runs) continue;
     OpCall call{node.def, {}, plan.attrs};
@@ -245,17 +313,18 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
       const Region& region = k == 0 && node.def->kind == OpKind::kInPlace ? plan.write_region
                                                                           : plan.input_regions[k];
       call.inputs.push_back(reads_operand(i, k)
-                                ? RestrictedInput(planner, input, live.at(input.value), region)
+                                ? RestrictedInput(planner, input, live[graph.Input(i, k)], region)
                                 : AllocateTensor(region.sizes(), input.dtype, device_));
     }
     if (node.def->kind == OpKind::kFactory) call.attrs.Set("device", device_);
 
     if (node.def->kind == OpKind::kInPlace) {
       const TraceOperand& self = node.inputs[0];
-      const RegionBuffer& old = live.at(self.value);
+      const int32_t old_value = graph.Input(i, 0);
+      const RegionBuffer& old = live[old_value];
       const Region& region = plan.output_regions[0];
       // Write the next version into the old one's bytes when no one else reads those.
-      RegionBuffer next = reads.at(self.value) == 1 && old.region == region
+      RegionBuffer next = reads[old_value] == 1 && old.region == region
                               ? old
                               : CopyRegion(old, region, planner.Storage(self.value).dtype, device_);
       if (plan.writes) {
@@ -263,7 +332,7 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
         RunEager(call);
         ++ops_run_;
       }
-      live[node.outputs[0].value] = std::move(next);
+      live[graph.Output(i, 0)] = std::move(next);
     } else {
       std::vector<Tensor> outputs = RunEager(call);
       ++ops_run_;
@@ -273,24 +342,24 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
                              "%s: region rule produced %s for the region %s", node.def->name,
                              ShapeToString(outputs[k].sizes()), plan.output_regions[k].ToString());
         }
-        live[node.outputs[k].value] = RegionBuffer{outputs[k].storage(), plan.output_regions[k]};
+        live[graph.Output(i, k)] = RegionBuffer{outputs[k].storage(), plan.output_regions[k]};
       }
     }
     call.inputs.clear();
     for (size_t k = 0; k < node.inputs.size(); ++k) {
-      if (reads_operand(i, k) && --reads.at(node.inputs[k].value) == 0) {
-        live.erase(node.inputs[k].value);
-      }
+      if (reads_operand(i, k) && --reads[graph.Input(i, k)] == 0) live[graph.Input(i, k)] = {};
     }
+    plans[i] = NodePlan();  // done with: free it now rather than all at the end
   }
 
   std::vector<RegionBuffer> results;
   results.reserve(targets.size());
-  for (const ReplayTarget& target : targets) {
+  for (size_t t = 0; t < targets.size(); ++t) {
     // Nothing runs for a target of no elements (a tensor with a size-0 dim).
-    auto it = live.find(target.value);
-    results.push_back(it != live.end() ? it->second
-                                       : RegionBuffer{AllocateStorage(0, device_), target.region});
+    const RegionBuffer& buffer = live[target_values[t]];
+    results.push_back(buffer.storage != nullptr
+                          ? buffer
+                          : RegionBuffer{AllocateStorage(0, device_), targets[t].region});
   }
   return results;
 }

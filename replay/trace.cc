@@ -1,6 +1,7 @@
 #include "replay/trace.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -48,7 +49,7 @@ int64_t OperandBytes(const std::vector<TraceOperand>& operands) {
 }  // namespace
 
 std::vector<Tensor> Trace::Record(OpCall& call) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   try {
     return RecordLocked(call);
   } catch (const Error& e) {
@@ -61,11 +62,11 @@ std::vector<Tensor> Trace::Record(OpCall& call) {
 
 std::vector<Tensor> Trace::RecordLocked(OpCall& call) {
   const OpDef& def = *call.def;
-  if (def.kind == OpKind::kView) return {MakeView(call.inputs[0], def.view_rule(call))};
+  if (def.kind == OpKind::kView) return {MakeView(call.inputs[0], ViewLayoutOf(call))};
 
   TraceNode node{&def, call.attrs, {}, {}};
   for (size_t i = 0; i < call.inputs.size(); ++i) node.inputs.push_back(InputOperand(call, i));
-  const std::vector<TensorSpec> specs = def.shape_rule(call);
+  const std::vector<TensorSpec> specs = OutputSpecsOf(call);
 
   std::vector<Tensor> outputs;
   if (def.kind == OpKind::kInPlace) {
@@ -76,7 +77,10 @@ std::vector<Tensor> Trace::RecordLocked(OpCall& call) {
                  def.name, self.ToString());
     }
     const int64_t id = self.storage()->id();
-    const int32_t next = static_cast<int32_t>(storages_.at(id).producers.size());
+    const int32_t next = RecordOf(id).storage.versions;
+    if (next == std::numeric_limits<int32_t>::max()) {
+      ThrowError("%s: storage %d already has 2^31 - 1 recorded versions", def.name, id);
+    }
     node.outputs.push_back(TraceOperand{{id, next}, self.layout(), self.dtype()});
     outputs.push_back(self);
   } else {
@@ -93,15 +97,14 @@ std::vector<Tensor> Trace::RecordLocked(OpCall& call) {
 Tensor Trace::NewFakeTensor(const TensorSpec& spec) {
   Tensor t = AllocateTensor(spec.sizes, spec.dtype, spec.device, /*fake=*/true);
   t.storage()->set_recorder(shared_from_this());
-  storages_[t.storage()->id()] = TraceStorage{spec.sizes, spec.dtype, spec.device, {}};
+  storages_[t.storage()->id()] = StorageRecord{{spec.sizes, spec.dtype, spec.device, 0}, {}};
   return t;
 }
 
 TraceOperand Trace::InputOperand(const OpCall& call, size_t index) {
   const Tensor& t = call.inputs[index];
   if (t.storage()->recorder().get() == this) {
-    const TraceStorage& storage = storages_.at(t.storage()->id());
-    const int32_t latest = static_cast<int32_t>(storage.producers.size()) - 1;
+    const int32_t latest = RecordOf(t.storage()->id()).storage.versions - 1;
     return TraceOperand{{t.storage()->id(), latest}, t.layout(), t.dtype()};
   }
   if (!t.has_data()) {
@@ -128,31 +131,53 @@ TraceOperand Trace::InputOperand(const OpCall& call, size_t index) {
 }
 
 Trace::Vertex Trace::AddNode(TraceNode node) {
-  const Vertex v = boost::add_vertex(std::move(node), graph_);
-  absl::flat_hash_set<Vertex> producers;
-  for (const TraceOperand& input : graph_[v].inputs) {
-    producers.insert(storages_.at(input.value.storage_id).producers.at(input.value.version));
+  node.input_producers.clear();
+  for (const TraceOperand& input : node.inputs) {
+    node.input_producers.push_back(ProducerLocked(input.value));
   }
+  const Vertex v = boost::add_vertex(graph_);
+  const TraceNode& added = nodes_.emplace_back(std::move(node));
+  const absl::flat_hash_set<Vertex> producers(added.input_producers.begin(),
+                                              added.input_producers.end());
   for (Vertex p : producers) boost::add_edge(p, v, graph_);
-  for (const TraceOperand& output : graph_[v].outputs) {
-    storages_.at(output.value.storage_id).producers.push_back(v);
+  for (const TraceOperand& output : added.outputs) {
+    StorageRecord& record = storages_.at(output.value.storage_id);
+    record.producers.push_back(v);
+    ++record.storage.versions;
   }
   return v;
 }
 
+const Trace::StorageRecord& Trace::RecordOf(int64_t storage_id) const {
+  auto it = storages_.find(storage_id);
+  if (it == storages_.end()) ThrowError("storage %d was not recorded by this trace", storage_id);
+  return it->second;
+}
+
 StorageVersion Trace::Latest(const StorageImpl& storage) const {
-  absl::MutexLock lock(&mutex_);
-  auto it = storages_.find(storage.id());
-  if (it == storages_.end()) ThrowError("storage %d was not recorded by this trace", storage.id());
-  return StorageVersion{storage.id(), static_cast<int32_t>(it->second.producers.size()) - 1};
+  std::lock_guard<std::mutex> lock(mutex_);
+  return StorageVersion{storage.id(), RecordOf(storage.id()).storage.versions - 1};
+}
+
+Trace::Vertex Trace::ProducerLocked(const StorageVersion& value) const {
+  const std::vector<Vertex>& producers = RecordOf(value.storage_id).producers;
+  if (value.version < 0 || value.version >= static_cast<int32_t>(producers.size())) {
+    ThrowError("storage %d has no version %d", value.storage_id, value.version);
+  }
+  return producers[value.version];
+}
+
+Trace::Vertex Trace::Producer(const StorageVersion& value) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return ProducerLocked(value);
 }
 
 std::vector<Trace::Vertex> Trace::Subgraph(const std::vector<StorageVersion>& targets) const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   std::vector<bool> needed(boost::num_vertices(graph_), false);
   std::vector<Vertex> stack;
   for (const StorageVersion& target : targets) {
-    const Vertex v = storages_.at(target.storage_id).producers.at(target.version);
+    const Vertex v = ProducerLocked(target);
     if (!needed[v]) {
       needed[v] = true;
       stack.push_back(v);
@@ -176,35 +201,36 @@ std::vector<Trace::Vertex> Trace::Subgraph(const std::vector<StorageVersion>& ta
   return order;
 }
 
-TraceNode Trace::Node(Vertex v) const {
-  absl::MutexLock lock(&mutex_);
-  return graph_[v];
+const TraceNode& Trace::Node(Vertex v) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (v >= nodes_.size()) ThrowError("the trace has no node %d", v);
+  return nodes_[v];
 }
 
 TraceStorage Trace::Storage(int64_t storage_id) const {
-  absl::MutexLock lock(&mutex_);
-  return storages_.at(storage_id);
+  std::lock_guard<std::mutex> lock(mutex_);
+  return RecordOf(storage_id).storage;
 }
 
 int64_t Trace::num_ops() const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   return static_cast<int64_t>(boost::num_vertices(graph_));
 }
 
 int64_t Trace::ApproximateBytes() const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   int64_t bytes = 0;
   for (auto [it, end] = boost::vertices(graph_); it != end; ++it) {
-    const TraceNode& node = graph_[*it];
+    const TraceNode& node = nodes_[*it];
     // A vertex of a bidirectional adjacency list: the node plus two edge lists.
     bytes += static_cast<int64_t>(sizeof(TraceNode) + 2 * sizeof(std::vector<int>));
     bytes += AttrBytes(node.attrs) + OperandBytes(node.inputs) + OperandBytes(node.outputs);
   }
   bytes += static_cast<int64_t>(boost::num_edges(graph_)) * 4 * static_cast<int64_t>(sizeof(void*));
-  for (const auto& [id, storage] : storages_) {
-    bytes += static_cast<int64_t>(sizeof(id) + sizeof(TraceStorage) +
-                                  storage.producers.capacity() * sizeof(size_t)) +
-             ShapeBytes(storage.sizes);
+  for (const auto& [id, record] : storages_) {
+    bytes += static_cast<int64_t>(sizeof(id) + sizeof(StorageRecord) +
+                                  record.producers.capacity() * sizeof(Vertex)) +
+             ShapeBytes(record.storage.sizes);
   }
   return bytes;
 }

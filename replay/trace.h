@@ -2,12 +2,13 @@
 #define DEFERRED_REPLAY_TRACE_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "boost/graph/adjacency_list.hpp"
 #include "fake_tensor/attrs.h"
 #include "fake_tensor/op_registry.h"
@@ -48,6 +49,9 @@ struct TraceNode {
   // New storages of factories and functional ops; for an in-place op, the written view at
   // the base storage's next version.
   std::vector<TraceOperand> outputs;
+  // Set by the trace when it records the node: the vertex of the node that made each
+  // input's version.
+  std::vector<size_t> input_producers;
 };
 
 // What the trace knows of each storage it made. Every storage is created contiguous, so
@@ -56,16 +60,16 @@ struct TraceStorage {
   Shape sizes;
   DType dtype = DType::kFloat32;
   Device device = Device::CPU();  // the home device
-  std::vector<size_t> producers;  // vertex of each version
+  int32_t versions = 0;           // versions recorded so far
 };
 
 // The op graph of one deferred_init: every op on its fake tensors, in recording order,
 // as a Boost.Graph bidirectional adjacency list whose edges run from the op that produced
-// a storage version to each op that reads it. Recording order is a topological order.
-// Thread-safe.
+// a storage version to each op that reads it (vertex v is the v-th recorded node).
+// Recording order is a topological order. Thread-safe.
 class Trace : public OpRecorder, public std::enable_shared_from_this<Trace> {
  public:
-  using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, TraceNode>;
+  using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS>;
   using Vertex = Graph::vertex_descriptor;
 
   // Real tensors captured as constants may hold at most this many bytes.
@@ -81,9 +85,14 @@ class Trace : public OpRecorder, public std::enable_shared_from_this<Trace> {
 
   // The ops that `targets` transitively depend on, in recording (topological) order.
   std::vector<Vertex> Subgraph(const std::vector<StorageVersion>& targets) const;
+  // The vertex of the op that made `value`; throws `Error` for a value the trace lacks.
+  Vertex Producer(const StorageVersion& value) const;
 
-  // A copy of the node at `v` (nodes never change once recorded).
-  TraceNode Node(Vertex v) const;
+  // The node at `v`. Nodes never change or move once recorded, so the reference stays
+  // valid, while other threads record, for as long as the trace lives.
+  const TraceNode& Node(Vertex v) const;
+  // The storage `storage_id` of this trace; throws `Error` for another id. O(rank), however
+  // many versions it has.
   TraceStorage Storage(int64_t storage_id) const;
 
   int64_t num_ops() const;
@@ -92,16 +101,27 @@ class Trace : public OpRecorder, public std::enable_shared_from_this<Trace> {
   int64_t ApproximateBytes() const;
 
  private:
-  // A fake tensor of `spec` on a new storage of this trace.
-  Tensor NewFakeTensor(const TensorSpec& spec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // The operand for input `index` of `call`, capturing a real tensor as a constant.
-  TraceOperand InputOperand(const OpCall& call, size_t index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  Vertex AddNode(TraceNode node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  std::vector<Tensor> RecordLocked(OpCall& call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  struct StorageRecord {
+    TraceStorage storage;
+    std::vector<Vertex> producers;  // the vertex of each version
+  };
 
-  mutable absl::Mutex mutex_;
-  Graph graph_ ABSL_GUARDED_BY(mutex_);
-  absl::flat_hash_map<int64_t, TraceStorage> storages_ ABSL_GUARDED_BY(mutex_);
+  // The methods below require mutex_.
+  // A fake tensor of `spec` on a new storage of this trace.
+  Tensor NewFakeTensor(const TensorSpec& spec);
+  // The operand for input `index` of `call`, capturing a real tensor as a constant.
+  TraceOperand InputOperand(const OpCall& call, size_t index);
+  Vertex AddNode(TraceNode node);
+  std::vector<Tensor> RecordLocked(OpCall& call);
+  const StorageRecord& RecordOf(int64_t storage_id) const;
+  Vertex ProducerLocked(const StorageVersion& value) const;
+
+  // std::mutex for ThreadSanitizer (see OpRegistry).
+  mutable std::mutex mutex_;
+  // Guarded by mutex_. A deque: appending never moves the nodes Node() hands out.
+  Graph graph_;
+  std::deque<TraceNode> nodes_;
+  absl::flat_hash_map<int64_t, StorageRecord> storages_;
 };
 
 // The trace that recorded `t`'s storage, or null for a real or meta tensor.

@@ -9,13 +9,14 @@
 #include "gtest/gtest.h"
 #include "tests/equivalence.h"
 #include "tests/random_program.h"
+#include "tests/test_seed.h"
 
 namespace deferred {
 namespace {
 
 TEST(RandomProgramTest, MaterializedEqualsEagerForRandomPrograms) {
   constexpr uint64_t kPrograms = 400;
-  for (uint64_t seed = 1; seed <= kPrograms; ++seed) {
+  for (uint64_t seed = TestSeedBase() + 1; seed <= TestSeedBase() + kPrograms; ++seed) {
     SCOPED_TRACE(absl::StrCat("program seed ", seed));
     manual_seed(seed);
     const auto eager = std::make_shared<RandomProgram>(seed);

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "tests/equivalence.h"
 #include "tests/random_program.h"
+#include "tests/test_seed.h"
 
 namespace deferred {
 namespace {
@@ -48,7 +49,7 @@ ShardSpec RandomSpec(std::mt19937_64& rng, const Shape& sizes) {
 TEST(ShardEquivalenceTest, ShardEqualsSliceOfFullForRandomProgramsAndRegions) {
   constexpr uint64_t kPrograms = 150;
   int64_t cases = 0;
-  for (uint64_t seed = 1; seed <= kPrograms; ++seed) {
+  for (uint64_t seed = TestSeedBase() + 1; seed <= TestSeedBase() + kPrograms; ++seed) {
     SCOPED_TRACE(absl::StrCat("program seed ", seed));
     manual_seed(seed);
     absl::StatusOr<std::shared_ptr<RandomProgram>> module = deferred_init<RandomProgram>(seed);

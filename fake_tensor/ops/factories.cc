@@ -16,15 +16,9 @@ Attrs FactoryAttrs(const Shape& sizes, DType dtype, Device device) {
   return Attrs{{"sizes", sizes}, {"dtype", dtype}, {"device", device}};
 }
 
-// Throws unless `sizes` are non-negative and their elements' bytes fit in int64.
+// Throws unless a tensor of `sizes` and `dtype` can exist (CheckedByteSize).
 void CheckFactorySizes(const Shape& sizes, DType dtype, std::string_view op) {
-  CheckSizesNonNegative(sizes, op);
-  int64_t nbytes = ElementSize(dtype);
-  for (int64_t size : sizes) {
-    if (__builtin_mul_overflow(nbytes, size, &nbytes)) {
-      ThrowError("%s: shape %s has too many elements", op, ShapeToString(sizes));
-    }
-  }
+  CheckedByteSize(sizes, dtype, op);
 }
 
 // The common shape rule of factories: attrs "sizes", "dtype" and "device".
@@ -39,6 +33,15 @@ std::vector<TensorSpec> FactoryShape(const OpCall& call) {
 std::vector<TensorSpec> NumericFactoryShape(const OpCall& call) {
   if (call.attrs.Get<DType>("dtype") == DType::kBool) {
     ThrowError("%s: dtype bool is not supported", call.def->name);
+  }
+  return FactoryShape(call);
+}
+
+// eye's kernel reads rows and columns: its sizes must be a matrix's.
+std::vector<TensorSpec> EyeShape(const OpCall& call) {
+  const Shape& sizes = call.attrs.Get<Shape>("sizes");
+  if (sizes.size() != 2) {
+    ThrowError("eye: expected the sizes of a matrix (2 dims), got %s", ShapeToString(sizes));
   }
   return FactoryShape(call);
 }
@@ -117,7 +120,7 @@ const bool registered = [] {
                             .region_rule = IndexAddressedRegionRule});
   registry.RegisterOp(OpDef{.name = "eye",
                             .kind = OpKind::kFactory,
-                            .shape_rule = FactoryShape,
+                            .shape_rule = EyeShape,
                             .region_rule = IndexAddressedRegionRule});
   for (const char* name : {"arange", "linspace"}) {
     registry.RegisterOp(OpDef{.name = name,
@@ -136,7 +139,7 @@ const bool registered = [] {
         std::vector<TensorSpec> specs = FactoryShape(call);
         const Shape& whole =
             call.attrs.Has("full_sizes") ? call.attrs.Get<Shape>("full_sizes") : specs[0].sizes;
-        const int64_t expected = NumElements(whole) * ElementSize(specs[0].dtype);
+        const int64_t expected = CheckedByteSize(whole, specs[0].dtype, call.def->name);
         const int64_t given = static_cast<int64_t>(call.attrs.Get<std::string>("bytes").size());
         if (given != expected) {
           ThrowError("from_data: %d bytes given for shape %s of %s (expected %d)", given,

@@ -1,9 +1,11 @@
 #include "fake_tensor/ops/shape_ops.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "fake_tensor/checked_arithmetic.h"
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/op_registry.h"
@@ -100,10 +102,12 @@ std::vector<TensorSpec> RepeatSpec(const OpCall& call) {
     }
     const int64_t lead = ndim - t.dim();
     const int64_t size = d < lead ? 1 : t.size(d - lead);
-    if (__builtin_mul_overflow(size, repeats[d], &sizes[d])) {
+    const std::optional<int64_t> repeated = CheckedMul(size, repeats[d]);
+    if (!repeated) {
       ThrowError("repeat: repeating shape %s by %s overflows", ShapeToString(t.sizes()),
                  ShapeToString(repeats));
     }
+    sizes[d] = *repeated;
   }
   return {TensorSpec{std::move(sizes), t.dtype(), t.device()}};
 }
@@ -195,9 +199,13 @@ std::vector<TensorSpec> MatmulSpec(const OpCall& call) {
 std::optional<RegionPlan> TriangleRegion(const OpCall& call, const std::vector<Region>& outputs) {
   const Region& region = outputs[0];
   const int64_t rows = region.rank() - 2, cols = region.rank() - 1;
+  const Tensor& t = call.inputs[0];
+  // j - i lies in [-(R - 1), C - 1], so clamping the diagonal to [-R, C] changes nothing
+  // and keeps the shifted diagonal from overflowing.
+  const int64_t diagonal =
+      std::clamp(call.attrs.Get<int64_t>("diagonal"), -t.size(rows), t.size(cols));
   RegionPlan plan{{region}, call.attrs};
-  plan.attrs.Set("diagonal", call.attrs.Get<int64_t>("diagonal") + region.start[rows] -
-                                 region.start[cols]);
+  plan.attrs.Set("diagonal", diagonal + region.start[rows] - region.start[cols]);
   return plan;
 }
 

@@ -345,6 +345,19 @@ TEST(ShapeOpsTest, RepeatKnownValuesAndMisuse) {
               HasSubstr("repeat: repeat counts must be non-negative, got [1, -1]"));
 }
 
+TEST(ShapeOpsTest, RepeatAndOuterWhoseElementCountOverflowsAreErrors) {
+  const int64_t big = int64_t{1} << 31;
+  // Each dim fits ([2^32, 2^32]) but the element count wraps to 0 in int64 arithmetic.
+  EXPECT_THAT(ErrorMessage([&] { repeat(ones({2, 2}), {big, big}); }),
+              HasSubstr("repeat: a tensor of shape [4294967296, 4294967296] and dtype float32 "
+                        "would hold more than 2^63 - 1 bytes"));
+  EXPECT_THAT(ErrorMessage([&] { repeat(Meta({2, 2}), {big, big}); }), HasSubstr("repeat:"));
+  const Tensor a = Meta({int64_t{1} << 32});
+  EXPECT_THAT(ErrorMessage([&] { outer(a, a); }), HasSubstr("outer: a tensor of shape"));
+  // What fits is accepted: 2^61 bytes of meta tensor.
+  EXPECT_EQ(outer(Meta({int64_t{1} << 30}), Meta({int64_t{1} << 29})).numel(), int64_t{1} << 59);
+}
+
 // ---- tril / triu
 
 // tril (lower) or triu of `input`, computed element by element.

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "fake_tensor/checked_arithmetic.h"
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/op_registry.h"
@@ -27,7 +28,11 @@ Shape InferSize(const Shape& sizes, int64_t numel, std::string_view op) {
       }
       infer_dim = d;
     } else if (sizes[d] >= 0) {
-      known *= sizes[d];
+      const std::optional<int64_t> product = CheckedMul(known, sizes[d]);
+      if (!product) {
+        ThrowError("%s: shape %s has more than 2^63 - 1 elements", op, ShapeToString(sizes));
+      }
+      known = *product;
     } else {
       ThrowError("%s: invalid size %d in shape %s", op, sizes[d], ShapeToString(sizes));
     }
@@ -68,12 +73,16 @@ std::optional<Shape> ComputeStride(const Shape& old_sizes, const Shape& old_stri
   int64_t view_numel = 1;
   for (int64_t tensor_d = static_cast<int64_t>(old_sizes.size()) - 1; tensor_d >= 0; --tensor_d) {
     tensor_numel *= old_sizes[tensor_d];
-    const bool chunk_ends =
-        tensor_d == 0 || (old_sizes[tensor_d - 1] != 1 &&
-                          old_strides[tensor_d - 1] != tensor_numel * chunk_base_stride);
+    // The stride a dim just outside the chunk would need to extend it (none when it
+    // overflows: the chunk then ends).
+    const std::optional<int64_t> extending = CheckedMul(tensor_numel, chunk_base_stride);
+    const bool chunk_ends = tensor_d == 0 || (old_sizes[tensor_d - 1] != 1 &&
+                                              old_strides[tensor_d - 1] != extending);
     if (!chunk_ends) continue;
     while (view_d >= 0 && (view_numel < tensor_numel || new_sizes[view_d] == 1)) {
-      new_strides[view_d] = view_numel * chunk_base_stride;
+      // Within the chunk the product fits; only a size-1 dim past its end (whose stride
+      // never steps) can overflow, and then any stride serves.
+      new_strides[view_d] = CheckedMul(view_numel, chunk_base_stride).value_or(1);
       view_numel *= new_sizes[view_d];
       --view_d;
     }
@@ -148,8 +157,9 @@ TensorLayout SliceLayout(const OpCall& call) {
   end = std::clamp<int64_t>(end, start, size);
   TensorLayout layout = self.layout();
   layout.storage_offset += start * layout.strides[dim];
-  layout.sizes[dim] = (end - start + step - 1) / step;
-  layout.strides[dim] *= step;
+  layout.sizes[dim] = (end - start) / step + ((end - start) % step != 0 ? 1 : 0);
+  // A step past the end leaves at most one element, whose stride does not matter.
+  if (layout.sizes[dim] > 1) layout.strides[dim] *= step;
   return layout;
 }
 

@@ -410,6 +410,16 @@ TEST(ViewsTest, ExpandOfANonSingletonDimIsAnError) {
   EXPECT_THAT(ErrorMessage([&] { expand(Meta({}), {-1}); }), HasSubstr("expand: size -1 at dim 0"));
 }
 
+TEST(ViewsTest, ViewsWhoseElementCountOverflowsAreErrors) {
+  const Tensor b = AllocateTensor({1, 1}, DType::kFloat32, Device::CPU());
+  EXPECT_THAT(ErrorMessage([&] { expand(b, {int64_t{1} << 40, int64_t{1} << 40}); }),
+              HasSubstr("expand: a tensor of shape [1099511627776, 1099511627776]"));
+  // An expanded view of 2^60 elements has no bytes of its own and is fine.
+  EXPECT_EQ(expand(b, {int64_t{1} << 30, int64_t{1} << 30}).numel(), int64_t{1} << 60);
+  EXPECT_THAT(ErrorMessage([&] { view(b, {int64_t{1} << 32, int64_t{1} << 32}); }),
+              HasSubstr("elements"));
+}
+
 TEST(ViewsTest, PermuteNeedsAPermutation) {
   const Tensor t = Meta({2, 3, 4});
   EXPECT_THAT(ErrorMessage([&] {

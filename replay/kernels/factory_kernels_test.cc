@@ -313,9 +313,11 @@ TEST(FactoryKernelsTest, MisuseNamesTheFactoryAndWhatWasWrong) {
   ExpectError([] { full({2}, 1e10, {.dtype = DType::kInt32}); }, {"full", "int32"});
   ExpectError([] { full({2}, NAN, {.dtype = DType::kInt64}); }, {"full", "nan", "int64"});
   ExpectError([] { ones({int64_t{1} << 40, int64_t{1} << 40}); },
-              {"ones", "too many elements"});
+              {"ones", "[1099511627776, 1099511627776]", "more than 2^63 - 1 bytes"});
   ExpectError([] { empty({int64_t{1} << 62, 4}, {.dtype = DType::kUInt8}); },
-              {"empty", "too many elements"});
+              {"empty", "more than 2^63 - 1 bytes"});
+  ExpectError([] { zeros({0, int64_t{1} << 40, int64_t{1} << 40}); },
+              {"zeros", "strides", "overflow"});
   // What does fit: PyTorch lets uint8 take negative integers (they wrap) and floats take inf.
   EXPECT_EQ(full({1}, -1, {.dtype = DType::kUInt8}).item<uint8_t>(), 255);
   EXPECT_TRUE(std::isinf(full({1}, -INFINITY, {.dtype = DType::kBFloat16}).item<BFloat16>()));

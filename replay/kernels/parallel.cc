@@ -107,7 +107,7 @@ void SetNumThreads(int threads) { configured_threads.store(std::max(1, threads))
 void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
-  const int64_t chunks = std::min<int64_t>(NumThreads(), (n + grain - 1) / grain);
+  const int64_t chunks = std::min<int64_t>(NumThreads(), n / grain + (n % grain != 0 ? 1 : 0));
   if (chunks <= 1 || inside_parallel_region) {
     fn(0, n);
     return;
@@ -115,8 +115,9 @@ void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int
   std::mutex error_mutex;
   std::exception_ptr error;
   const std::function<void(int)> task = [&](int chunk) {
-    const int64_t begin = n * chunk / chunks;
-    const int64_t end = n * (chunk + 1) / chunks;
+    // In 128 bits: n * chunks may not fit in int64.
+    const int64_t begin = static_cast<int64_t>(static_cast<__int128>(n) * chunk / chunks);
+    const int64_t end = static_cast<int64_t>(static_cast<__int128>(n) * (chunk + 1) / chunks);
     const bool was_inside = inside_parallel_region;
     inside_parallel_region = true;
     try {
