@@ -36,14 +36,24 @@ Tensor RecordChain(int64_t ops) {
   return w;
 }
 
+// Reports the time per op of a benchmark over state.range(0) ops.
+void ReportPerOp(benchmark::State& state) {
+  state.counters["per_op"] = benchmark::Counter(
+      static_cast<double>(state.range(0)),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+// 10k, 100k and 1M ops, five times each.
+void ChainLengths(benchmark::internal::Benchmark* b) {
+  b->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+  b->UseRealTime()->Repetitions(5);
+}
+
 void BM_RecordInPlaceChain(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(RecordChain(state.range(0)));
-  state.counters["per_op"] = benchmark::Counter(static_cast<double>(state.range(0)),
-                                                benchmark::Counter::kIsIterationInvariantRate |
-                                                    benchmark::Counter::kInvert);
+  ReportPerOp(state);
 }
-BENCHMARK(BM_RecordInPlaceChain)->Arg(10'000)->Arg(100'000)->Arg(1'000'000)
-    ->Unit(benchmark::kMillisecond)->UseRealTime()->Repetitions(5);
+BENCHMARK(BM_RecordInPlaceChain)->Apply(ChainLengths);
 
 void BM_ReplayInPlaceChain(benchmark::State& state) {
   const Tensor w = RecordChain(state.range(0));
@@ -54,12 +64,9 @@ void BM_ReplayInPlaceChain(benchmark::State& state) {
       return;
     }
   }
-  state.counters["per_op"] = benchmark::Counter(static_cast<double>(state.range(0)),
-                                                benchmark::Counter::kIsIterationInvariantRate |
-                                                    benchmark::Counter::kInvert);
+  ReportPerOp(state);
 }
-BENCHMARK(BM_ReplayInPlaceChain)->Arg(10'000)->Arg(100'000)->Arg(1'000'000)
-    ->Unit(benchmark::kMillisecond)->UseRealTime()->Repetitions(5);
+BENCHMARK(BM_ReplayInPlaceChain)->Apply(ChainLengths);
 
 // The console output, plus the per-op times of each benchmark's repetitions by size.
 class PerOpReporter : public benchmark::ConsoleReporter {

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "deferred/nn/module.h"
 #include "deferred/shard_spec.h"
+#include "deferred/trace_file.h"
 #include "fake_tensor/device.h"
 #include "fake_tensor/generator.h"
 #include "fake_tensor/region.h"

@@ -57,11 +57,11 @@ TEST(ShardSpecTest, ChunkAndTensorSplitMatchWideArithmeticNearTheLimits) {
 }
 
 TEST(ShardSpecTest, BadSpecsAreInvalidArgument) {
-  for (const ShardSpec& bad : {ShardSpec::Range(0, 2, 1), ShardSpec::Range(0, -1, 2),
-                               ShardSpec::Range(0, 0, kMax), ShardSpec::Chunk(0, 2, 2),
-                               ShardSpec::Chunk(0, -1, 2), ShardSpec::Chunk(0, 0, 0),
-                               ShardSpec::TensorSplit(2, 0, 2),
-                               ShardSpec::Chunk(0, 0, 2).And(ShardSpec::Range(-2, 0, 1))}) {
+  for (const ShardSpec& bad :
+       {ShardSpec::Range(0, 2, 1), ShardSpec::Range(0, -1, 2), ShardSpec::Range(0, 0, kMax),
+        ShardSpec::Chunk(0, 2, 2), ShardSpec::Chunk(0, -1, 2), ShardSpec::Chunk(0, 0, 0),
+        ShardSpec::TensorSplit(2, 0, 2),
+        ShardSpec::Chunk(0, 0, 2).And(ShardSpec::Range(-2, 0, 1))}) {
     EXPECT_EQ(bad.Resolve({8, 4}).status().code(), absl::StatusCode::kInvalidArgument)
         << bad.ToString();
   }

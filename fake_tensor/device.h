@@ -17,7 +17,8 @@ enum class DeviceType : uint8_t {
 };
 
 // Where a tensor's data lives (or, for a fake tensor, is meant to live).
-class Device {
+// 8-byte aligned, so that std::atomic<Device> (a storage's device) is lock-free everywhere.
+class alignas(8) Device {
  public:
   static Device CPU() { return Device(DeviceType::kCPU, 0); }
   static Device CUDA(int index = 0) { return Device(DeviceType::kCUDA, index); }

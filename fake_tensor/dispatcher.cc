@@ -114,8 +114,18 @@ Device OutputDevice(const OpCall& call) {
   return call.inputs[0].device();
 }
 
-std::vector<Tensor> Dispatch(std::string_view name, std::vector<Tensor> inputs, Attrs attrs) {
-  OpCall call{&OpRegistry::Global().Get(name), std::move(inputs), std::move(attrs)};
+void ValidateCall(const OpCall& call) {
+  CheckInputs(call);
+  if (call.def->kind == OpKind::kInPlace) CheckNoPartialOverlap(call);
+  if (call.def->is_random()) {
+    call.attrs.Get<int64_t>("seed");
+    call.attrs.Get<int64_t>("offset");
+  }
+}
+
+std::vector<Tensor> Dispatch(std::string_view name, std::vector<Tensor> inputs, Attrs attrs,
+                             CallSite site) {
+  OpCall call{&OpRegistry::Global().Get(name), std::move(inputs), std::move(attrs), site};
   CheckInputs(call);
   if (call.def->kind == OpKind::kInPlace) CheckNoPartialOverlap(call);
   if (call.def->is_random()) ReserveRng(call);
@@ -124,8 +134,9 @@ std::vector<Tensor> Dispatch(std::string_view name, std::vector<Tensor> inputs, 
   return mode != nullptr ? mode->Run(call) : RunEager(call);
 }
 
-Tensor DispatchOne(std::string_view name, std::vector<Tensor> inputs, Attrs attrs) {
-  std::vector<Tensor> outputs = Dispatch(name, std::move(inputs), std::move(attrs));
+Tensor DispatchOne(std::string_view name, std::vector<Tensor> inputs, Attrs attrs,
+                   CallSite site) {
+  std::vector<Tensor> outputs = Dispatch(name, std::move(inputs), std::move(attrs), site);
   if (outputs.size() != 1) ThrowError("%s: expected one output, got %d", name, outputs.size());
   return std::move(outputs[0]);
 }

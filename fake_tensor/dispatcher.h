@@ -36,10 +36,20 @@ DispatchMode* CurrentDispatchMode();
 // `Error` for an unknown op, undefined inputs, or inputs on different devices. A random
 // op reserves its Philox blocks here, whatever the mode, and receives attrs "seed" and
 // "offset".
-std::vector<Tensor> Dispatch(std::string_view name, std::vector<Tensor> inputs, Attrs attrs);
+// `site` is recorded with the op when it is recorded (public op functions pass their
+// caller's).
+std::vector<Tensor> Dispatch(std::string_view name, std::vector<Tensor> inputs, Attrs attrs,
+                             CallSite site = CallSite::Unknown());
 
 // Dispatch for ops with exactly one output.
-Tensor DispatchOne(std::string_view name, std::vector<Tensor> inputs, Attrs attrs);
+Tensor DispatchOne(std::string_view name, std::vector<Tensor> inputs, Attrs attrs,
+                   CallSite site = CallSite::Unknown());
+
+// The checks Dispatch makes of every call before it runs or records it: inputs defined and
+// on one device, a factory's device valid and a non-factory's inputs present, an in-place
+// op's inputs not partially overlapping its target, a random op's coordinates ("seed" and
+// "offset") present. Throws `Error`. Loading a saved trace makes them too.
+void ValidateCall(const OpCall& call);
 
 // Eager execution of a checked call: view ops compute a layout; other ops get outputs
 // from the shape rule (meta outputs when any input or the factory device is meta, without

@@ -13,6 +13,7 @@
 
 #include "absl/types/span.h"
 #include "fake_tensor/attrs.h"
+#include "fake_tensor/call_site.h"
 #include "fake_tensor/device.h"
 #include "fake_tensor/dtype.h"
 #include "fake_tensor/region.h"
@@ -42,6 +43,7 @@ struct OpCall {
   const OpDef* def = nullptr;
   std::vector<Tensor> inputs;
   Attrs attrs;
+  CallSite site = CallSite::Unknown();  // where model code asked for it (recorded with it)
 };
 
 // Validates a call and returns its outputs' specs (for kInPlace: input 0's spec). Throws

@@ -67,6 +67,17 @@ int64_t Tensor::ElementOffset(std::string_view what, absl::Span<const int64_t> i
   return offset;
 }
 
+std::string Tensor::to_bytes() const {
+  CheckReadable("to_bytes", dtype());
+  const int64_t element = ElementSize(dtype());
+  const char* base =
+      reinterpret_cast<const char*>(storage()->data()) + storage_offset() * element;
+  std::string bytes;
+  bytes.reserve(static_cast<size_t>(numel() * element));
+  ForEachElementOffset([&](int64_t offset) { bytes.append(base + offset * element, element); });
+  return bytes;
+}
+
 void Tensor::ThrowUndefined() {
   ThrowError("the tensor is undefined (a default-constructed Tensor has no metadata)");
 }
@@ -124,6 +135,7 @@ void CheckLayoutInStorage(const TensorLayout& layout, DType dtype, int64_t stora
 }
 
 Tensor MakeTensor(Storage storage, TensorLayout layout, DType dtype) {
+  if (storage == nullptr) ThrowError("tensor: no storage");
   CheckLayoutInStorage(layout, dtype, storage->nbytes(), "tensor");
   return Tensor(std::make_shared<TensorImpl>(std::move(storage), std::move(layout), dtype));
 }

@@ -114,6 +114,10 @@ class Tensor {
     return out;
   }
 
+  // The bytes of all elements in row-major order of the sizes, whatever the strides.
+  // Throws like data_ptr when there is no data.
+  std::string to_bytes() const;
+
   // "Tensor(shape=[2, 3], dtype=float32, device=cpu)", with ", fake" or ", strides=..."
   // where they apply. Metadata only: never reads data.
   std::string ToString() const;
@@ -174,7 +178,8 @@ int64_t CheckedByteSize(absl::Span<const int64_t> sizes, DType dtype, std::strin
 void CheckLayoutInStorage(const TensorLayout& layout, DType dtype, int64_t storage_nbytes,
                           std::string_view what);
 
-// A tensor over `storage` with `layout`. Throws `Error` unless CheckLayoutInStorage passes.
+// A tensor over `storage` with `layout`. Throws `Error` for a null storage or unless
+// CheckLayoutInStorage passes.
 Tensor MakeTensor(Storage storage, TensorLayout layout, DType dtype);
 
 // A contiguous layout of `sizes` at offset 0.

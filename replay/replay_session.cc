@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/container/node_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 
@@ -241,6 +242,16 @@ RegionBuffer CopyRegion(const RegionBuffer& source, const Region& region, DType 
   return RegionBuffer{to.storage(), region};
 }
 
+// RunEager of a recorded node's call; an error names the node and where it was recorded
+// ("normal_ at examples/models/llama.cc:57 in layers.3.mlp: ...").
+std::vector<Tensor> RunRecorded(const TraceNode& node, OpCall& call) {
+  try {
+    return RunEager(call);
+  } catch (const Error& e) {
+    throw Error(absl::StrCat(DescribeNode(node), ": ", e.what()), e.code());
+  }
+}
+
 }  // namespace
 
 Tensor ViewOfRegion(const RegionBuffer& buffer, const TensorLayout& layout, DType dtype,
@@ -329,12 +340,12 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
                               : CopyRegion(old, region, planner.Storage(self.value).dtype, device_);
       if (plan.writes) {
         call.inputs[0] = RestrictedInput(planner, self, next, plan.write_region);
-        RunEager(call);
+        RunRecorded(node, call);
         ++ops_run_;
       }
       live[graph.Output(i, 0)] = std::move(next);
     } else {
-      std::vector<Tensor> outputs = RunEager(call);
+      std::vector<Tensor> outputs = RunRecorded(node, call);
       ++ops_run_;
       for (size_t k = 0; k < outputs.size(); ++k) {
         if (outputs[k].sizes() != plan.output_regions[k].sizes()) {

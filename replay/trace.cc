@@ -6,22 +6,12 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_format.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/module_path.h"
 
 namespace deferred {
 namespace {
-
-// The elements of a real tensor in row-major order, as raw bytes.
-std::string ContiguousBytes(const Tensor& t) {
-  const int64_t element = ElementSize(t.dtype());
-  const char* base =
-      reinterpret_cast<const char*>(t.storage()->data()) + t.storage_offset() * element;
-  std::string bytes;
-  bytes.reserve(t.numel() * element);
-  t.ForEachElementOffset([&](int64_t offset) { bytes.append(base + offset * element, element); });
-  return bytes;
-}
 
 int64_t ShapeBytes(const Shape& s) { return static_cast<int64_t>(s.capacity() * sizeof(int64_t)); }
 
@@ -49,9 +39,17 @@ int64_t OperandBytes(const std::vector<TraceOperand>& operands) {
 }  // namespace
 
 std::vector<Tensor> Trace::Record(OpCall& call) {
+  const std::string module_path = CurrentModulePath();
+  const char* file = call.site.file();
+  return RecordWithProvenance(
+      call, Provenance{module_path, file == nullptr ? "" : file, call.site.line()});
+}
+
+std::vector<Tensor> Trace::RecordWithProvenance(OpCall& call, const Provenance& provenance) {
   std::lock_guard<std::mutex> lock(mutex_);
   try {
-    return RecordLocked(call);
+    return RecordLocked(call, Provenance{Intern(provenance.module_path), Intern(provenance.file),
+                                         provenance.line});
   } catch (const Error& e) {
     const std::string suffix = ModulePathSuffix();
     const std::string message = e.what();
@@ -60,12 +58,18 @@ std::vector<Tensor> Trace::Record(OpCall& call) {
   }
 }
 
-std::vector<Tensor> Trace::RecordLocked(OpCall& call) {
+std::string_view Trace::Intern(std::string_view text) {
+  return *strings_.emplace(text).first;
+}
+
+std::vector<Tensor> Trace::RecordLocked(OpCall& call, const Provenance& provenance) {
   const OpDef& def = *call.def;
   if (def.kind == OpKind::kView) return {MakeView(call.inputs[0], ViewLayoutOf(call))};
 
-  TraceNode node{&def, call.attrs, {}, {}};
-  for (size_t i = 0; i < call.inputs.size(); ++i) node.inputs.push_back(InputOperand(call, i));
+  TraceNode node{&def, call.attrs, provenance, {}, {}, {}};
+  for (size_t i = 0; i < call.inputs.size(); ++i) {
+    node.inputs.push_back(InputOperand(call, i, provenance));
+  }
   const std::vector<TensorSpec> specs = OutputSpecsOf(call);
 
   std::vector<Tensor> outputs;
@@ -101,7 +105,8 @@ Tensor Trace::NewFakeTensor(const TensorSpec& spec) {
   return t;
 }
 
-TraceOperand Trace::InputOperand(const OpCall& call, size_t index) {
+TraceOperand Trace::InputOperand(const OpCall& call, size_t index,
+                                 const Provenance& provenance) {
   const Tensor& t = call.inputs[index];
   if (t.storage()->recorder().get() == this) {
     const int32_t latest = RecordOf(t.storage()->id()).storage.versions - 1;
@@ -123,10 +128,11 @@ TraceOperand Trace::InputOperand(const OpCall& call, size_t index) {
   Attrs attrs{{"sizes", t.sizes()},
               {"dtype", t.dtype()},
               {"device", t.device()},
-              {"bytes", ContiguousBytes(t)}};
+              {"bytes", t.to_bytes()}};
   const Tensor constant = NewFakeTensor(TensorSpec{t.sizes(), t.dtype(), t.device()});
   TraceOperand operand{{constant.storage()->id(), 0}, constant.layout(), constant.dtype()};
-  AddNode(TraceNode{&OpRegistry::Global().Get("from_bytes"), std::move(attrs), {}, {operand}});
+  AddNode(TraceNode{&OpRegistry::Global().Get("from_bytes"), std::move(attrs), provenance, {},
+                    {operand}, {}});
   return operand;
 }
 
@@ -233,6 +239,17 @@ int64_t Trace::ApproximateBytes() const {
              ShapeBytes(record.storage.sizes);
   }
   return bytes;
+}
+
+std::string DescribeNode(const TraceNode& node) {
+  std::string out = node.def->name;
+  if (!node.provenance.file.empty()) {
+    absl::StrAppendFormat(&out, " at %s:%d", node.provenance.file, node.provenance.line);
+  }
+  if (!node.provenance.module_path.empty()) {
+    absl::StrAppendFormat(&out, " in %s", node.provenance.module_path);
+  }
+  return out;
 }
 
 std::shared_ptr<Trace> TraceOf(const Tensor& t) {

@@ -5,6 +5,8 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -41,10 +43,18 @@ struct TraceOperand {
   DType dtype;
 };
 
+// Where a recorded op came from. The strings belong to the trace.
+struct Provenance {
+  std::string_view module_path;  // the module being constructed ("layers.3.mlp"), or ""
+  std::string_view file;         // the file of the model code that called the op, or ""
+  int32_t line = 0;              // its line, or 0
+};
+
 // A recorded op: the graph's vertex.
 struct TraceNode {
   const OpDef* def = nullptr;
   Attrs attrs;
+  Provenance provenance;
   std::vector<TraceOperand> inputs;
   // New storages of factories and functional ops; for an in-place op, the written view at
   // the base storage's next version.
@@ -76,9 +86,13 @@ class Trace : public OpRecorder, public std::enable_shared_from_this<Trace> {
   static constexpr int64_t kMaxConstantBytes = int64_t{1} << 20;
 
   // OpRecorder: appends `call` (capturing real inputs as constants) and returns fake
-  // outputs. Throws `Error` for a real input over kMaxConstantBytes, or an in-place op
-  // whose target is a real tensor.
+  // outputs, with the thread's module path and the call's site as its provenance. Throws
+  // `Error` for a real input over kMaxConstantBytes, or an in-place op whose target is a
+  // real tensor.
   std::vector<Tensor> Record(OpCall& call) override;
+  // Record with the given provenance (a loaded trace's); the trace keeps copies of its
+  // strings.
+  std::vector<Tensor> RecordWithProvenance(OpCall& call, const Provenance& provenance);
 
   // The latest version of `storage`, which must have been made by this trace.
   StorageVersion Latest(const StorageImpl& storage) const;
@@ -110,9 +124,11 @@ class Trace : public OpRecorder, public std::enable_shared_from_this<Trace> {
   // A fake tensor of `spec` on a new storage of this trace.
   Tensor NewFakeTensor(const TensorSpec& spec);
   // The operand for input `index` of `call`, capturing a real tensor as a constant.
-  TraceOperand InputOperand(const OpCall& call, size_t index);
+  TraceOperand InputOperand(const OpCall& call, size_t index, const Provenance& provenance);
   Vertex AddNode(TraceNode node);
-  std::vector<Tensor> RecordLocked(OpCall& call);
+  std::vector<Tensor> RecordLocked(OpCall& call, const Provenance& provenance);
+  // A copy of `text` owned by the trace.
+  std::string_view Intern(std::string_view text);
   const StorageRecord& RecordOf(int64_t storage_id) const;
   Vertex ProducerLocked(const StorageVersion& value) const;
 
@@ -121,8 +137,13 @@ class Trace : public OpRecorder, public std::enable_shared_from_this<Trace> {
   // Guarded by mutex_. A deque: appending never moves the nodes Node() hands out.
   Graph graph_;
   std::deque<TraceNode> nodes_;
+  std::set<std::string, std::less<>> strings_;  // of provenances
   absl::flat_hash_map<int64_t, StorageRecord> storages_;
 };
+
+// "normal_ at examples/models/llama.cc:57 in layers.3.mlp" (the parts that are known):
+// what errors raised while replaying the node say first.
+std::string DescribeNode(const TraceNode& node);
 
 // The trace that recorded `t`'s storage, or null for a real or meta tensor.
 std::shared_ptr<Trace> TraceOf(const Tensor& t);

@@ -58,8 +58,7 @@ TEST(ConcurrencyTest, MaterializingOneModuleFromManyThreadsIsOneReplay) {
   manual_seed(3);
   const auto eager = std::make_shared<examples::Gpt2>(config);
   manual_seed(3);
-  absl::StatusOr<std::shared_ptr<examples::Gpt2>> deferred =
-      deferred_init<examples::Gpt2>(config);
+  absl::StatusOr<std::shared_ptr<examples::Gpt2>> deferred = deferred_init<examples::Gpt2>(config);
   ASSERT_TRUE(deferred.ok()) << deferred.status();
   const auto model = *deferred;
   std::vector<absl::Status> statuses(kThreads);
@@ -155,9 +154,11 @@ std::vector<std::pair<uint64_t, uint64_t>> RandomRanges(const nn::Module& module
     for (const TraceOperand& input : node.inputs) {
       const TraceStorage storage = trace->Storage(input.value.storage_id);
       const int64_t nbytes = CheckedByteSize(storage.sizes, storage.dtype, "test");
-      call.inputs.push_back(MakeTensor(FakeStorage(nbytes, Device::Meta()), input.layout, input.dtype));
+      call.inputs.push_back(
+          MakeTensor(FakeStorage(nbytes, Device::Meta()), input.layout, input.dtype));
     }
-    const int64_t words = NumElements(node.outputs[0].layout.sizes) * node.def->rng_words_per_element(call);
+    const int64_t words =
+        NumElements(node.outputs[0].layout.sizes) * node.def->rng_words_per_element(call);
     const uint64_t offset = static_cast<uint64_t>(node.attrs.Get<int64_t>("offset"));
     ranges.emplace_back(offset, offset + (words + 3) / 4);
   }
@@ -189,7 +190,8 @@ TEST(ConcurrencyTest, RecordingInManyThreadsReservesDisjointRandomStreams) {
   EXPECT_EQ(next, get_rng_state().offset);
   // Each recording materializes, deterministically.
   RunTogether([&](int i) {
-    absl::StatusOr<Tensor> first = materialize_tensor(models[i]->child("lm_head")->parameter("weight"));
+    absl::StatusOr<Tensor> first =
+        materialize_tensor(models[i]->child("lm_head")->parameter("weight"));
     ASSERT_TRUE(first.ok());
     ASSERT_TRUE(materialize_module(*models[i]).ok());
     EXPECT_TRUE(TensorsBitwiseEqual(*first, models[i]->child("lm_head")->parameter("weight")));

@@ -5,21 +5,10 @@
 #include <vector>
 
 #include "fake_tensor/shape.h"
+#include "replay/sha256.h"
 
 namespace deferred {
 namespace {
-
-std::vector<char> ElementBytes(const Tensor& t) {
-  const int64_t element = ElementSize(t.dtype());
-  const char* base =
-      reinterpret_cast<const char*>(t.storage()->data()) + t.storage_offset() * element;
-  std::vector<char> bytes;
-  bytes.reserve(t.numel() * element);
-  t.ForEachElementOffset([&](int64_t offset) {
-    bytes.insert(bytes.end(), base + offset * element, base + (offset + 1) * element);
-  });
-  return bytes;
-}
 
 ::testing::AssertionResult NamedTensorsEqual(const char* kind,
                                              const std::vector<nn::NamedTensor>& expected,
@@ -51,8 +40,8 @@ std::vector<char> ElementBytes(const Tensor& t) {
     return ::testing::AssertionFailure() << "expected " << expected.ToString() << ", got "
                                          << actual.ToString();
   }
-  const std::vector<char> a = ElementBytes(expected);
-  const std::vector<char> b = ElementBytes(actual);
+  const std::string a = expected.to_bytes();
+  const std::string b = actual.to_bytes();
   const int64_t element = ElementSize(expected.dtype());
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i] != b[i]) {
@@ -72,6 +61,8 @@ Tensor SliceOf(const Tensor& t, const Region& region) {
   layout.sizes = region.sizes();
   return MakeView(t, layout);
 }
+
+std::string TensorSha256(const Tensor& t) { return Sha256::HexDigest(t.to_bytes()); }
 
 ::testing::AssertionResult ModulesBitwiseEqual(const nn::Module& expected,
                                                const nn::Module& actual) {

@@ -1,6 +1,8 @@
 #ifndef DEFERRED_TESTS_EQUIVALENCE_H_
 #define DEFERRED_TESTS_EQUIVALENCE_H_
 
+#include <string>
+
 #include "deferred/nn/module.h"
 #include "fake_tensor/region.h"
 #include "fake_tensor/tensor.h"
@@ -14,6 +16,10 @@ namespace deferred {
 
 // The slice `region` of a tensor, as a view sharing its storage.
 Tensor SliceOf(const Tensor& t, const Region& region);
+
+// The SHA-256 (hex) of a real tensor's element bytes in row-major order: a value checksum
+// that two processes can compare.
+std::string TensorSha256(const Tensor& t);
 
 // Whether two modules have the same parameter and buffer names, in the same order, with
 // bitwise equal tensors; the failure names the first tensor that differs and where.

@@ -9,16 +9,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "deferred/deferred.h"
-#include "deferred/nn/attention.h"
-#include "deferred/nn/conv.h"
-#include "deferred/nn/embedding.h"
-#include "deferred/nn/linear.h"
-#include "deferred/nn/normalization.h"
-#include "deferred/nn/rnn.h"
 #include "examples/models/gpt2.h"
 #include "examples/models/llama.h"
 #include "gtest/gtest.h"
 #include "tests/equivalence.h"
+#include "tests/standard_layers.h"
 
 namespace deferred {
 namespace {
@@ -69,19 +64,8 @@ TEST(ModelShardTest, Llama) {
 }
 
 TEST(ModelShardTest, StandardLayers) {
-  const std::vector<std::pair<std::string, ModuleFactory>> layers = {
-      {"Linear", [] { return std::make_shared<nn::Linear>(12, 10); }},
-      {"Bilinear", [] { return std::make_shared<nn::Bilinear>(4, 5, 6); }},
-      {"Embedding", [] { return std::make_shared<nn::Embedding>(10, 6, 3); }},
-      {"LayerNorm", [] { return std::make_shared<nn::LayerNorm>(Shape{4, 6}); }},
-      {"RMSNorm", [] { return std::make_shared<nn::RMSNorm>(Shape{9}); }},
-      {"GroupNorm", [] { return std::make_shared<nn::GroupNorm>(2, 8); }},
-      {"Conv1d", [] { return std::make_shared<nn::Conv1d>(4, 6, 3); }},
-      {"Conv2d", [] { return std::make_shared<nn::Conv2d>(4, 6, 3); }},
-      {"MultiheadAttention", [] { return std::make_shared<nn::MultiheadAttention>(8, 2); }},
-      {"LSTM", [] { return std::make_shared<nn::LSTM>(5, 4); }},
-      {"GRU", [] { return std::make_shared<nn::GRU>(5, 4); }},
-  };
+  const std::vector<std::pair<std::string, ModuleFactory>> layers = StandardLayerFactories();
+
   for (const auto& [name, factory] : layers) {
     SCOPED_TRACE(name);
     ExpectShardsEqualSlices(factory);

@@ -46,8 +46,8 @@ const std::vector<Shape> kShapes = {
 constexpr int64_t kAllocationLimit = int64_t{64} << 20;
 
 // Integers an attr may take near the limits.
-const int64_t kInts[] = {0, 1, -1, 2, 3, P(31), P(32), P(40), P(62), kMax, kMax - 1,
-                         kMin, kMin + 1, -P(62), -P(40)};
+const int64_t kInts[] = {0,     1,    -1,       2,    3,        P(31),  P(32), P(40),
+                         P(62), kMax, kMax - 1, kMin, kMin + 1, -P(62), -P(40)};
 
 // One call of an op, as the dispatcher receives it.
 struct Invocation {
@@ -113,7 +113,9 @@ std::map<std::string, Driver> Drivers() {
       return Invocation{op + "_scalar", {d.tensor()}, Attrs{{"other", Scalar(d.real())}}};
     };
     if (op == "eq" || op == "ne" || op == "lt" || op == "le" || op == "gt" || op == "ge") continue;
-    drivers[op + "_"] = [op](Draw& d) { return Invocation{op + "_", {d.tensor(), d.tensor()}, {}}; };
+    drivers[op + "_"] = [op](Draw& d) {
+      return Invocation{op + "_", {d.tensor(), d.tensor()}, {}};
+    };
     drivers[op + "_scalar_"] = [op](Draw& d) {
       return Invocation{op + "_scalar_", {d.tensor()}, Attrs{{"other", Scalar(d.real())}}};
     };
@@ -125,14 +127,20 @@ std::map<std::string, Driver> Drivers() {
   }
   for (const char* name : {"clamp", "clamp_"}) {
     drivers[name] = [op = std::string(name)](Draw& d) {
-      return Invocation{op, {d.tensor()}, Attrs{{"min", Scalar(d.real())}, {"max", Scalar(d.real())}}};
+      return Invocation{
+          op, {d.tensor()}, Attrs{{"min", Scalar(d.real())}, {"max", Scalar(d.real())}}};
     };
   }
-  drivers["where"] = [](Draw& d) { return Invocation{"where", {d.condition(), d.tensor(), d.tensor()}, {}}; };
-  drivers["to"] = [](Draw& d) {
-    return Invocation{"to", {d.tensor()}, Attrs{{"dtype", d.coin() ? DType::kFloat64 : DType::kUInt8}}};
+  drivers["where"] = [](Draw& d) {
+    return Invocation{"where", {d.condition(), d.tensor(), d.tensor()}, {}};
   };
-  drivers["fill_"] = [](Draw& d) { return Invocation{"fill_", {d.tensor()}, Attrs{{"value", Scalar(d.real())}}}; };
+  drivers["to"] = [](Draw& d) {
+    return Invocation{
+        "to", {d.tensor()}, Attrs{{"dtype", d.coin() ? DType::kFloat64 : DType::kUInt8}}};
+  };
+  drivers["fill_"] = [](Draw& d) {
+    return Invocation{"fill_", {d.tensor()}, Attrs{{"value", Scalar(d.real())}}};
+  };
   drivers["copy_"] = [](Draw& d) { return Invocation{"copy_", {d.tensor(), d.tensor()}, {}}; };
   drivers["clone"] = [](Draw& d) { return Invocation{"clone", {d.tensor()}, {}}; };
 
@@ -143,26 +151,35 @@ std::map<std::string, Driver> Drivers() {
   }
   for (const char* name : {"var", "std"}) {
     drivers[name] = [op = std::string(name)](Draw& d) {
-      return Invocation{op, {d.tensor()},
-                        Attrs{{"dims", d.dims(2)}, {"keepdim", d.coin()}, {"correction", d.integer()}}};
+      return Invocation{
+          op,
+          {d.tensor()},
+          Attrs{{"dims", d.dims(2)}, {"keepdim", d.coin()}, {"correction", d.integer()}}};
     };
   }
 
-  drivers["view"] = [](Draw& d) { return Invocation{"view", {d.tensor()}, Attrs{{"sizes", d.shape()}}}; };
+  drivers["view"] = [](Draw& d) {
+    return Invocation{"view", {d.tensor()}, Attrs{{"sizes", d.shape()}}};
+  };
   drivers["narrow"] = [](Draw& d) {
-    return Invocation{"narrow", {d.tensor()},
+    return Invocation{"narrow",
+                      {d.tensor()},
                       Attrs{{"dim", d.integer()}, {"start", d.integer()}, {"length", d.integer()}}};
   };
   drivers["slice"] = [](Draw& d) {
-    return Invocation{"slice", {d.tensor()},
-                      Attrs{{"dim", d.integer()}, {"start", d.integer()}, {"end", d.integer()},
+    return Invocation{"slice",
+                      {d.tensor()},
+                      Attrs{{"dim", d.integer()},
+                            {"start", d.integer()},
+                            {"end", d.integer()},
                             {"step", d.integer()}}};
   };
   drivers["select"] = [](Draw& d) {
     return Invocation{"select", {d.tensor()}, Attrs{{"dim", d.integer()}, {"index", d.integer()}}};
   };
   drivers["transpose"] = [](Draw& d) {
-    return Invocation{"transpose", {d.tensor()}, Attrs{{"dim0", d.integer()}, {"dim1", d.integer()}}};
+    return Invocation{
+        "transpose", {d.tensor()}, Attrs{{"dim0", d.integer()}, {"dim1", d.integer()}}};
   };
   drivers["permute"] = [](Draw& d) {
     const Tensor& t = d.tensor();
@@ -173,14 +190,19 @@ std::map<std::string, Driver> Drivers() {
     }
     return Invocation{"permute", {t}, Attrs{{"dims", dims}}};
   };
-  drivers["unsqueeze"] = [](Draw& d) { return Invocation{"unsqueeze", {d.tensor()}, Attrs{{"dim", d.integer()}}}; };
+  drivers["unsqueeze"] = [](Draw& d) {
+    return Invocation{"unsqueeze", {d.tensor()}, Attrs{{"dim", d.integer()}}};
+  };
   drivers["squeeze"] = [](Draw& d) { return Invocation{"squeeze", {d.tensor()}, {}}; };
   drivers["squeeze_dim"] = [](Draw& d) {
     return Invocation{"squeeze_dim", {d.tensor()}, Attrs{{"dim", d.integer()}}};
   };
-  drivers["expand"] = [](Draw& d) { return Invocation{"expand", {d.tensor()}, Attrs{{"sizes", d.shape()}}}; };
+  drivers["expand"] = [](Draw& d) {
+    return Invocation{"expand", {d.tensor()}, Attrs{{"sizes", d.shape()}}};
+  };
   drivers["diagonal"] = [](Draw& d) {
-    return Invocation{"diagonal", {d.tensor()},
+    return Invocation{"diagonal",
+                      {d.tensor()},
                       Attrs{{"offset", d.integer()}, {"dim1", d.integer()}, {"dim2", d.integer()}}};
   };
   drivers["t"] = [](Draw& d) { return Invocation{"t", {d.tensor()}, {}}; };
@@ -189,8 +211,12 @@ std::map<std::string, Driver> Drivers() {
     const Tensor& t = d.tensor();  // repeated, so that some draws have matching shapes
     return Invocation{"cat", {t, d.coin() ? t : d.tensor(), t}, Attrs{{"dim", d.integer()}}};
   };
-  drivers["stack"] = [](Draw& d) { return Invocation{"stack", {d.tensor(), d.tensor()}, Attrs{{"dim", d.integer()}}}; };
-  drivers["repeat"] = [](Draw& d) { return Invocation{"repeat", {d.tensor()}, Attrs{{"repeats", d.dims(3)}}}; };
+  drivers["stack"] = [](Draw& d) {
+    return Invocation{"stack", {d.tensor(), d.tensor()}, Attrs{{"dim", d.integer()}}};
+  };
+  drivers["repeat"] = [](Draw& d) {
+    return Invocation{"repeat", {d.tensor()}, Attrs{{"repeats", d.dims(3)}}};
+  };
   for (const char* name : {"tril", "triu", "tril_", "triu_"}) {
     drivers[name] = [op = std::string(name)](Draw& d) {
       return Invocation{op, {d.tensor()}, Attrs{{"diagonal", d.integer()}}};
@@ -232,12 +258,14 @@ std::map<std::string, Driver> Drivers() {
     return Invocation{"normal_", {d.tensor()}, Attrs{{"mean", d.real()}, {"std", d.real()}}};
   };
   drivers["trunc_normal_"] = [](Draw& d) {
-    return Invocation{"trunc_normal_", {d.tensor()},
-                      Attrs{{"mean", d.real()}, {"std", d.real()}, {"a", d.real()}, {"b", d.real()}}};
+    return Invocation{
+        "trunc_normal_",
+        {d.tensor()},
+        Attrs{{"mean", d.real()}, {"std", d.real()}, {"a", d.real()}, {"b", d.real()}}};
   };
   drivers["random_"] = [](Draw& d) {
-    return Invocation{"random_", {d.tensor()},
-                      Attrs{{"from", d.integer()}, {"to_inclusive", d.integer()}}};
+    return Invocation{
+        "random_", {d.tensor()}, Attrs{{"from", d.integer()}, {"to_inclusive", d.integer()}}};
   };
   drivers["bernoulli_"] = [](Draw& d) {
     return Invocation{"bernoulli_", {d.tensor()}, Attrs{{"p", d.coin() ? 0.5 : d.real()}}};
@@ -295,7 +323,6 @@ std::vector<Tensor> RunChecked(const Invocation& invocation, const std::string& 
 
 constexpr int kDrawsPerOp = 400;
 
-
 TEST(SizeLimitsTest, MetaCallsGiveExactShapesOrClearErrors) {
   const auto [pool, bools] = MakePool(Device::Meta());
   for (const auto& [name, driver] : Drivers()) {
@@ -315,7 +342,8 @@ TEST(SizeLimitsTest, MetaCallsGiveExactShapesOrClearErrors) {
 // The spec of the one-element corner at the last index of every dim.
 ShardSpec LastCorner(const Tensor& t) {
   ShardSpec spec;
-  for (int64_t d = 0; d < t.dim(); ++d) spec = spec.And(ShardSpec::Range(d, t.size(d) - 1, t.size(d)));
+  for (int64_t d = 0; d < t.dim(); ++d)
+    spec = spec.And(ShardSpec::Range(d, t.size(d) - 1, t.size(d)));
   return spec;
 }
 
@@ -330,7 +358,8 @@ TEST(SizeLimitsTest, RecordedCallsMaterializeTheirCornerOrFailClearly) {
       ScopedDispatchMode scope(&mode);
       const auto [pool, bools] = MakePool(Device::CPU());
       for (int i = 0; i < kDrawsPerOp / 4; ++i) {
-        Draw draw(pool, bools, Device::CPU(), TestSeedBase() + std::hash<std::string>()(name) + 1000 + i);
+        Draw draw(pool, bools, Device::CPU(),
+                  TestSeedBase() + std::hash<std::string>()(name) + 1000 + i);
         for (const Tensor& t : RunChecked(driver(draw), absl::StrCat(name, " draw ", i))) {
           recorded.emplace_back(i, t);
         }
@@ -377,7 +406,8 @@ TEST(SizeLimitsTest, ElementwiseCornersOfHugeTensorsHaveTheRightValues) {
     const Tensor small = Dispatch(op, {full({1}, 3.0), full({1}, 0.5)}, {})[0];
     absl::StatusOr<Tensor> corner = materialize_shard(huge, LastCorner(huge));
     ASSERT_TRUE(corner.ok()) << op << ": " << corner.status();
-    EXPECT_TRUE(TensorsBitwiseEqual(small, Dispatch("view", {*corner}, Attrs{{"sizes", Shape{1}}})[0]))
+    EXPECT_TRUE(
+        TensorsBitwiseEqual(small, Dispatch("view", {*corner}, Attrs{{"sizes", Shape{1}}})[0]))
         << op;
   }
 }

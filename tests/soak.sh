@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rounds=${1:-20}
-tests=(size_limits_test random_program_test shard_equivalence_test)
+tests=(size_limits_test random_program_test shard_equivalence_test trace_file_test trace_mutation_test)
 ./bazelw build --config=asan "${tests[@]/#/\/\/tests:}"
 bin=$(./bazelw info --config=asan bazel-bin 2>/dev/null)
 log=$(mktemp)

@@ -66,40 +66,45 @@ std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& tensor) {
   return {tensor.size(1) * receptive_field, tensor.size(0) * receptive_field};
 }
 
-Tensor uniform_(const Tensor& tensor, double a, double b) {
-  return deferred::uniform_(tensor, a, b);
+Tensor uniform_(const Tensor& tensor, double a, double b, CallSite site) {
+  return deferred::uniform_(tensor, a, b, site);
 }
 
-Tensor normal_(const Tensor& tensor, double mean, double std) {
-  return deferred::normal_(tensor, mean, std);
+Tensor normal_(const Tensor& tensor, double mean, double std, CallSite site) {
+  return deferred::normal_(tensor, mean, std, site);
 }
 
-Tensor trunc_normal_(const Tensor& tensor, double mean, double std, double a, double b) {
-  return deferred::trunc_normal_(tensor, mean, std, a, b);
+Tensor trunc_normal_(const Tensor& tensor, double mean, double std, double a, double b,
+                     CallSite site) {
+  return deferred::trunc_normal_(tensor, mean, std, a, b, site);
 }
 
-Tensor constant_(const Tensor& tensor, Scalar value) { return fill_(tensor, value); }
-Tensor zeros_(const Tensor& tensor) { return fill_(tensor, 0); }
-Tensor ones_(const Tensor& tensor) { return fill_(tensor, 1); }
+Tensor constant_(const Tensor& tensor, Scalar value, CallSite site) {
+  return fill_(tensor, value, site);
+}
+Tensor zeros_(const Tensor& tensor, CallSite site) { return fill_(tensor, 0, site); }
+Tensor ones_(const Tensor& tensor, CallSite site) { return fill_(tensor, 1, site); }
 
-Tensor xavier_uniform_(const Tensor& tensor, double gain) {
+Tensor xavier_uniform_(const Tensor& tensor, double gain, CallSite site) {
   const double bound = std::sqrt(3.0) * XavierStd("xavier_uniform_", tensor, gain);
-  return deferred::uniform_(tensor, -bound, bound);
+  return deferred::uniform_(tensor, -bound, bound, site);
 }
 
-Tensor xavier_normal_(const Tensor& tensor, double gain) {
-  return deferred::normal_(tensor, 0.0, XavierStd("xavier_normal_", tensor, gain));
+Tensor xavier_normal_(const Tensor& tensor, double gain, CallSite site) {
+  return deferred::normal_(tensor, 0.0, XavierStd("xavier_normal_", tensor, gain), site);
 }
 
-Tensor kaiming_uniform_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
+Tensor kaiming_uniform_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity,
+                        CallSite site) {
   if (tensor.numel() == 0) return tensor;
   const double bound = std::sqrt(3.0) * KaimingStd(tensor, a, mode, nonlinearity);
-  return deferred::uniform_(tensor, -bound, bound);
+  return deferred::uniform_(tensor, -bound, bound, site);
 }
 
-Tensor kaiming_normal_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
+Tensor kaiming_normal_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity,
+                       CallSite site) {
   if (tensor.numel() == 0) return tensor;
-  return deferred::normal_(tensor, 0.0, KaimingStd(tensor, a, mode, nonlinearity));
+  return deferred::normal_(tensor, 0.0, KaimingStd(tensor, a, mode, nonlinearity), site);
 }
 
 }  // namespace deferred::nn::init

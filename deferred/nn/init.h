@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "fake_tensor/call_site.h"
 #include "fake_tensor/scalar.h"
 #include "fake_tensor/tensor.h"
 
@@ -46,30 +47,34 @@ double calculate_gain(Nonlinearity nonlinearity, std::optional<double> param = s
 std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& tensor);
 
 // U(a, b) and N(mean, std^2).
-Tensor uniform_(const Tensor& tensor, double a = 0.0, double b = 1.0);
-Tensor normal_(const Tensor& tensor, double mean = 0.0, double std = 1.0);
+Tensor uniform_(const Tensor& tensor, double a = 0.0, double b = 1.0,
+                CallSite site = CallSite::Here());
+Tensor normal_(const Tensor& tensor, double mean = 0.0, double std = 1.0,
+               CallSite site = CallSite::Here());
 // N(mean, std^2) truncated to [a, b] (PyTorch's method, see trunc_normal_ in random.h).
-Tensor trunc_normal_(const Tensor& tensor, double mean = 0.0, double std = 1.0,
-                     double a = -2.0, double b = 2.0);
+Tensor trunc_normal_(const Tensor& tensor, double mean = 0.0, double std = 1.0, double a = -2.0,
+                     double b = 2.0, CallSite site = CallSite::Here());
 // Every element `value`; zeros_ and ones_ are constant_ with 0 and 1.
-Tensor constant_(const Tensor& tensor, Scalar value);
-Tensor zeros_(const Tensor& tensor);
-Tensor ones_(const Tensor& tensor);
+Tensor constant_(const Tensor& tensor, Scalar value, CallSite site = CallSite::Here());
+Tensor zeros_(const Tensor& tensor, CallSite site = CallSite::Here());
+Tensor ones_(const Tensor& tensor, CallSite site = CallSite::Here());
 
 // U(-bound, bound) with std = gain * sqrt(2 / (fan_in + fan_out)) and bound = sqrt(3) * std.
-Tensor xavier_uniform_(const Tensor& tensor, double gain = 1.0);
+Tensor xavier_uniform_(const Tensor& tensor, double gain = 1.0, CallSite site = CallSite::Here());
 // N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)).
-Tensor xavier_normal_(const Tensor& tensor, double gain = 1.0);
+Tensor xavier_normal_(const Tensor& tensor, double gain = 1.0, CallSite site = CallSite::Here());
 
 // U(-bound, bound) with std = calculate_gain(nonlinearity, a) / sqrt(fan), fan chosen by
 // `mode`, and bound = sqrt(3) * std. A tensor with no elements is returned untouched (and
 // reserves no random numbers), as in PyTorch.
 Tensor kaiming_uniform_(const Tensor& tensor, double a = 0.0, FanMode mode = FanMode::kFanIn,
-                        Nonlinearity nonlinearity = Nonlinearity::kLeakyRelu);
+                        Nonlinearity nonlinearity = Nonlinearity::kLeakyRelu,
+                        CallSite site = CallSite::Here());
 // N(0, std^2) with std = calculate_gain(nonlinearity, a) / sqrt(fan); empty tensors as
 // kaiming_uniform_.
 Tensor kaiming_normal_(const Tensor& tensor, double a = 0.0, FanMode mode = FanMode::kFanIn,
-                       Nonlinearity nonlinearity = Nonlinearity::kLeakyRelu);
+                       Nonlinearity nonlinearity = Nonlinearity::kLeakyRelu,
+                       CallSite site = CallSite::Here());
 
 }  // namespace deferred::nn::init
 

@@ -120,6 +120,24 @@ std::vector<NamedTensor> Module::Unique(bool buffers, bool persistent_only) cons
   return out;
 }
 
+std::vector<Module::TensorEntry> Module::tensor_entries() const {
+  std::vector<TensorEntry> out;
+  const std::function<void(const Module&, const std::string&)> visit =
+      [&](const Module& module, const std::string& prefix) {
+        for (const Entry& entry : module.parameters_) {
+          if (entry.tensor.defined()) out.push_back({Join(prefix, entry.name), entry.tensor, false, true});
+        }
+        for (const Entry& entry : module.buffers_) {
+          if (entry.tensor.defined()) {
+            out.push_back({Join(prefix, entry.name), entry.tensor, true, entry.persistent});
+          }
+        }
+        for (const auto& [name, child] : module.children_) visit(*child, Join(prefix, name));
+      };
+  visit(*this, "");
+  return out;
+}
+
 std::vector<NamedTensor> Module::named_parameters() const { return Unique(false, false); }
 std::vector<NamedTensor> Module::named_buffers() const { return Unique(true, false); }
 std::vector<NamedTensor> Module::named_persistent_buffers() const { return Unique(true, true); }

@@ -69,6 +69,19 @@ class Module {
   // Every dotted name under which `tensor` is registered as a parameter or buffer.
   std::vector<std::string> names_of(const Tensor& tensor) const;
 
+  // One name of one tensor of the tree.
+  struct TensorEntry {
+    std::string name;  // dotted
+    Tensor tensor;
+    bool buffer = false;
+    bool persistent = true;  // buffers only
+  };
+  // Every defined parameter and buffer of the tree under every name it has (a tied tensor
+  // once per name): module by module, depth first, each module's parameters and then its
+  // buffers in registration order. Registering them in this order rebuilds the tree's
+  // named_parameters() and named_buffers() as they are.
+  std::vector<TensorEntry> tensor_entries() const;
+
   // Calls fn on every module of the tree, children before their parent (PyTorch's order).
   void apply(const std::function<void(Module&)>& fn);
 

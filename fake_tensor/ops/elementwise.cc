@@ -273,104 +273,130 @@ const bool registered = [] {
   return true;
 }();
 
-Tensor Binary(const char* name, const Tensor& a, const Tensor& b) {
-  return DispatchOne(name, {a, b}, {});
+Tensor Binary(const char* name, const Tensor& a, const Tensor& b, CallSite site) {
+  return DispatchOne(name, {a, b}, {}, site);
 }
 
-Tensor BinaryScalar(const std::string& name, const Tensor& a, Scalar b) {
-  return DispatchOne(name + "_scalar", {a}, Attrs{{"other", b}});
+Tensor BinaryScalar(const std::string& name, const Tensor& a, Scalar b, CallSite site) {
+  return DispatchOne(name + "_scalar", {a}, Attrs{{"other", b}}, site);
 }
 
-Tensor InPlaceScalar(const std::string& name, const Tensor& self, Scalar other) {
-  return DispatchOne(name + "_scalar_", {self}, Attrs{{"other", other}});
+Tensor InPlaceScalar(const std::string& name, const Tensor& self, Scalar other, CallSite site) {
+  return DispatchOne(name + "_scalar_", {self}, Attrs{{"other", other}}, site);
 }
 
-Tensor Unary(const char* name, const Tensor& a) { return DispatchOne(name, {a}, {}); }
+Tensor Unary(const char* name, const Tensor& a, CallSite site) {
+  return DispatchOne(name, {a}, {}, site);
+}
 
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b) { return Binary("add", a, b); }
-Tensor add(const Tensor& a, Scalar b) { return BinaryScalar("add", a, b); }
-Tensor sub(const Tensor& a, const Tensor& b) { return Binary("sub", a, b); }
-Tensor sub(const Tensor& a, Scalar b) { return BinaryScalar("sub", a, b); }
-Tensor mul(const Tensor& a, const Tensor& b) { return Binary("mul", a, b); }
-Tensor mul(const Tensor& a, Scalar b) { return BinaryScalar("mul", a, b); }
-Tensor div(const Tensor& a, const Tensor& b) { return Binary("div", a, b); }
-Tensor div(const Tensor& a, Scalar b) { return BinaryScalar("div", a, b); }
-Tensor pow(const Tensor& a, const Tensor& exponent) { return Binary("pow", a, exponent); }
-Tensor pow(const Tensor& a, Scalar exponent) { return BinaryScalar("pow", a, exponent); }
-
-Tensor add_(const Tensor& self, const Tensor& other) { return Binary("add_", self, other); }
-Tensor add_(const Tensor& self, Scalar other) { return InPlaceScalar("add", self, other); }
-Tensor sub_(const Tensor& self, const Tensor& other) { return Binary("sub_", self, other); }
-Tensor sub_(const Tensor& self, Scalar other) { return InPlaceScalar("sub", self, other); }
-Tensor mul_(const Tensor& self, const Tensor& other) { return Binary("mul_", self, other); }
-Tensor mul_(const Tensor& self, Scalar other) { return InPlaceScalar("mul", self, other); }
-Tensor div_(const Tensor& self, const Tensor& other) { return Binary("div_", self, other); }
-Tensor div_(const Tensor& self, Scalar other) { return InPlaceScalar("div", self, other); }
-Tensor pow_(const Tensor& self, Scalar exponent) { return InPlaceScalar("pow", self, exponent); }
-
-Tensor neg(const Tensor& a) { return Unary("neg", a); }
-Tensor abs(const Tensor& a) { return Unary("abs", a); }
-Tensor exp(const Tensor& a) { return Unary("exp", a); }
-Tensor log(const Tensor& a) { return Unary("log", a); }
-Tensor sqrt(const Tensor& a) { return Unary("sqrt", a); }
-Tensor rsqrt(const Tensor& a) { return Unary("rsqrt", a); }
-Tensor sin(const Tensor& a) { return Unary("sin", a); }
-Tensor cos(const Tensor& a) { return Unary("cos", a); }
-Tensor neg_(const Tensor& self) { return Unary("neg_", self); }
-Tensor abs_(const Tensor& self) { return Unary("abs_", self); }
-Tensor exp_(const Tensor& self) { return Unary("exp_", self); }
-Tensor log_(const Tensor& self) { return Unary("log_", self); }
-Tensor sqrt_(const Tensor& self) { return Unary("sqrt_", self); }
-Tensor rsqrt_(const Tensor& self) { return Unary("rsqrt_", self); }
-Tensor sin_(const Tensor& self) { return Unary("sin_", self); }
-Tensor cos_(const Tensor& self) { return Unary("cos_", self); }
-
-Tensor clamp(const Tensor& a, Scalar min, Scalar max) {
-  return DispatchOne("clamp", {a}, Attrs{{"min", min}, {"max", max}});
+Tensor add(const Tensor& a, const Tensor& b, CallSite site) { return Binary("add", a, b, site); }
+Tensor add(const Tensor& a, Scalar b, CallSite site) { return BinaryScalar("add", a, b, site); }
+Tensor sub(const Tensor& a, const Tensor& b, CallSite site) { return Binary("sub", a, b, site); }
+Tensor sub(const Tensor& a, Scalar b, CallSite site) { return BinaryScalar("sub", a, b, site); }
+Tensor mul(const Tensor& a, const Tensor& b, CallSite site) { return Binary("mul", a, b, site); }
+Tensor mul(const Tensor& a, Scalar b, CallSite site) { return BinaryScalar("mul", a, b, site); }
+Tensor div(const Tensor& a, const Tensor& b, CallSite site) { return Binary("div", a, b, site); }
+Tensor div(const Tensor& a, Scalar b, CallSite site) { return BinaryScalar("div", a, b, site); }
+Tensor pow(const Tensor& a, const Tensor& exponent, CallSite site) {
+  return Binary("pow", a, exponent, site);
 }
-Tensor clamp_(const Tensor& self, Scalar min, Scalar max) {
-  return DispatchOne("clamp_", {self}, Attrs{{"min", min}, {"max", max}});
+Tensor pow(const Tensor& a, Scalar exponent, CallSite site) {
+  return BinaryScalar("pow", a, exponent, site);
 }
 
-Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
-  return DispatchOne("where", {condition, a, b}, {});
+Tensor add_(const Tensor& self, const Tensor& other, CallSite site) {
+  return Binary("add_", self, other, site);
+}
+Tensor add_(const Tensor& self, Scalar other, CallSite site) {
+  return InPlaceScalar("add", self, other, site);
+}
+Tensor sub_(const Tensor& self, const Tensor& other, CallSite site) {
+  return Binary("sub_", self, other, site);
+}
+Tensor sub_(const Tensor& self, Scalar other, CallSite site) {
+  return InPlaceScalar("sub", self, other, site);
+}
+Tensor mul_(const Tensor& self, const Tensor& other, CallSite site) {
+  return Binary("mul_", self, other, site);
+}
+Tensor mul_(const Tensor& self, Scalar other, CallSite site) {
+  return InPlaceScalar("mul", self, other, site);
+}
+Tensor div_(const Tensor& self, const Tensor& other, CallSite site) {
+  return Binary("div_", self, other, site);
+}
+Tensor div_(const Tensor& self, Scalar other, CallSite site) {
+  return InPlaceScalar("div", self, other, site);
+}
+Tensor pow_(const Tensor& self, Scalar exponent, CallSite site) {
+  return InPlaceScalar("pow", self, exponent, site);
 }
 
-Tensor eq(const Tensor& a, const Tensor& b) { return Binary("eq", a, b); }
-Tensor eq(const Tensor& a, Scalar b) { return BinaryScalar("eq", a, b); }
-Tensor ne(const Tensor& a, const Tensor& b) { return Binary("ne", a, b); }
-Tensor ne(const Tensor& a, Scalar b) { return BinaryScalar("ne", a, b); }
-Tensor lt(const Tensor& a, const Tensor& b) { return Binary("lt", a, b); }
-Tensor lt(const Tensor& a, Scalar b) { return BinaryScalar("lt", a, b); }
-Tensor le(const Tensor& a, const Tensor& b) { return Binary("le", a, b); }
-Tensor le(const Tensor& a, Scalar b) { return BinaryScalar("le", a, b); }
-Tensor gt(const Tensor& a, const Tensor& b) { return Binary("gt", a, b); }
-Tensor gt(const Tensor& a, Scalar b) { return BinaryScalar("gt", a, b); }
-Tensor ge(const Tensor& a, const Tensor& b) { return Binary("ge", a, b); }
-Tensor ge(const Tensor& a, Scalar b) { return BinaryScalar("ge", a, b); }
+Tensor neg(const Tensor& a, CallSite site) { return Unary("neg", a, site); }
+Tensor abs(const Tensor& a, CallSite site) { return Unary("abs", a, site); }
+Tensor exp(const Tensor& a, CallSite site) { return Unary("exp", a, site); }
+Tensor log(const Tensor& a, CallSite site) { return Unary("log", a, site); }
+Tensor sqrt(const Tensor& a, CallSite site) { return Unary("sqrt", a, site); }
+Tensor rsqrt(const Tensor& a, CallSite site) { return Unary("rsqrt", a, site); }
+Tensor sin(const Tensor& a, CallSite site) { return Unary("sin", a, site); }
+Tensor cos(const Tensor& a, CallSite site) { return Unary("cos", a, site); }
+Tensor neg_(const Tensor& self, CallSite site) { return Unary("neg_", self, site); }
+Tensor abs_(const Tensor& self, CallSite site) { return Unary("abs_", self, site); }
+Tensor exp_(const Tensor& self, CallSite site) { return Unary("exp_", self, site); }
+Tensor log_(const Tensor& self, CallSite site) { return Unary("log_", self, site); }
+Tensor sqrt_(const Tensor& self, CallSite site) { return Unary("sqrt_", self, site); }
+Tensor rsqrt_(const Tensor& self, CallSite site) { return Unary("rsqrt_", self, site); }
+Tensor sin_(const Tensor& self, CallSite site) { return Unary("sin_", self, site); }
+Tensor cos_(const Tensor& self, CallSite site) { return Unary("cos_", self, site); }
 
-Tensor to(const Tensor& a, DType dtype) {
+Tensor clamp(const Tensor& a, Scalar min, Scalar max, CallSite site) {
+  return DispatchOne("clamp", {a}, Attrs{{"min", min}, {"max", max}}, site);
+}
+Tensor clamp_(const Tensor& self, Scalar min, Scalar max, CallSite site) {
+  return DispatchOne("clamp_", {self}, Attrs{{"min", min}, {"max", max}}, site);
+}
+
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b, CallSite site) {
+  return DispatchOne("where", {condition, a, b}, {}, site);
+}
+
+Tensor eq(const Tensor& a, const Tensor& b, CallSite site) { return Binary("eq", a, b, site); }
+Tensor eq(const Tensor& a, Scalar b, CallSite site) { return BinaryScalar("eq", a, b, site); }
+Tensor ne(const Tensor& a, const Tensor& b, CallSite site) { return Binary("ne", a, b, site); }
+Tensor ne(const Tensor& a, Scalar b, CallSite site) { return BinaryScalar("ne", a, b, site); }
+Tensor lt(const Tensor& a, const Tensor& b, CallSite site) { return Binary("lt", a, b, site); }
+Tensor lt(const Tensor& a, Scalar b, CallSite site) { return BinaryScalar("lt", a, b, site); }
+Tensor le(const Tensor& a, const Tensor& b, CallSite site) { return Binary("le", a, b, site); }
+Tensor le(const Tensor& a, Scalar b, CallSite site) { return BinaryScalar("le", a, b, site); }
+Tensor gt(const Tensor& a, const Tensor& b, CallSite site) { return Binary("gt", a, b, site); }
+Tensor gt(const Tensor& a, Scalar b, CallSite site) { return BinaryScalar("gt", a, b, site); }
+Tensor ge(const Tensor& a, const Tensor& b, CallSite site) { return Binary("ge", a, b, site); }
+Tensor ge(const Tensor& a, Scalar b, CallSite site) { return BinaryScalar("ge", a, b, site); }
+
+Tensor to(const Tensor& a, DType dtype, CallSite site) {
   if (a.dtype() == dtype) return a;
-  return DispatchOne("to", {a}, Attrs{{"dtype", dtype}});
+  return DispatchOne("to", {a}, Attrs{{"dtype", dtype}}, site);
 }
 
-Tensor fill_(const Tensor& self, Scalar value) {
-  return DispatchOne("fill_", {self}, Attrs{{"value", value}});
+Tensor fill_(const Tensor& self, Scalar value, CallSite site) {
+  return DispatchOne("fill_", {self}, Attrs{{"value", value}}, site);
 }
-Tensor zero_(const Tensor& self) { return fill_(self, 0); }
-Tensor copy_(const Tensor& self, const Tensor& src) { return Binary("copy_", self, src); }
+Tensor zero_(const Tensor& self, CallSite site) { return fill_(self, 0, site); }
+Tensor copy_(const Tensor& self, const Tensor& src, CallSite site) {
+  return Binary("copy_", self, src, site);
+}
 
-Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-Tensor operator+(const Tensor& a, Scalar b) { return add(a, b); }
-Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-Tensor operator-(const Tensor& a, Scalar b) { return sub(a, b); }
-Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-Tensor operator*(const Tensor& a, Scalar b) { return mul(a, b); }
-Tensor operator*(Scalar a, const Tensor& b) { return mul(b, a); }
-Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator/(const Tensor& a, Scalar b) { return div(a, b); }
-Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b, CallSite::Unknown()); }
+Tensor operator+(const Tensor& a, Scalar b) { return add(a, b, CallSite::Unknown()); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b, CallSite::Unknown()); }
+Tensor operator-(const Tensor& a, Scalar b) { return sub(a, b, CallSite::Unknown()); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b, CallSite::Unknown()); }
+Tensor operator*(const Tensor& a, Scalar b) { return mul(a, b, CallSite::Unknown()); }
+Tensor operator*(Scalar a, const Tensor& b) { return mul(b, a, CallSite::Unknown()); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b, CallSite::Unknown()); }
+Tensor operator/(const Tensor& a, Scalar b) { return div(a, b, CallSite::Unknown()); }
+Tensor operator-(const Tensor& a) { return neg(a, CallSite::Unknown()); }
 
 }  // namespace deferred

@@ -153,62 +153,65 @@ const bool registered = [] {
 
 }  // namespace
 
-Tensor empty(const Shape& sizes, TensorOptions options) {
-  return DispatchOne("empty", {},
-                     FactoryAttrs(sizes, options.dtype.value_or(kDefaultFloatDType),
-                                  options.device));
+Tensor empty(const Shape& sizes, TensorOptions options, CallSite site) {
+  return DispatchOne(
+      "empty", {},
+      FactoryAttrs(sizes, options.dtype.value_or(kDefaultFloatDType), options.device), site);
 }
 
-Tensor full(const Shape& sizes, Scalar value, TensorOptions options) {
+Tensor full(const Shape& sizes, Scalar value, TensorOptions options, CallSite site) {
   Attrs attrs =
       FactoryAttrs(sizes, options.dtype.value_or(ScalarDefaultDType(value)), options.device);
   attrs.Set("value", value);
-  return DispatchOne("full", {}, std::move(attrs));
+  return DispatchOne("full", {}, std::move(attrs), site);
 }
 
-Tensor zeros(const Shape& sizes, TensorOptions options) {
+Tensor zeros(const Shape& sizes, TensorOptions options, CallSite site) {
   const DType dtype = options.dtype.value_or(kDefaultFloatDType);
   CheckFactorySizes(sizes, dtype, "zeros");
-  return full(sizes, 0, {dtype, options.device});
+  return full(sizes, 0, {dtype, options.device}, site);
 }
 
-Tensor ones(const Shape& sizes, TensorOptions options) {
+Tensor ones(const Shape& sizes, TensorOptions options, CallSite site) {
   const DType dtype = options.dtype.value_or(kDefaultFloatDType);
   CheckFactorySizes(sizes, dtype, "ones");
-  return full(sizes, 1, {dtype, options.device});
+  return full(sizes, 1, {dtype, options.device}, site);
 }
 
-Tensor arange(Scalar end, TensorOptions options) { return arange(0, end, 1, options); }
+Tensor arange(Scalar end, TensorOptions options, CallSite site) {
+  return arange(0, end, 1, options, site);
+}
 
-Tensor arange(Scalar start, Scalar end, Scalar step, TensorOptions options) {
+Tensor arange(Scalar start, Scalar end, Scalar step, TensorOptions options, CallSite site) {
   const bool integral = !start.is_floating_point() && !end.is_floating_point() &&
                         !step.is_floating_point();
   const DType dtype = options.dtype.value_or(integral ? DType::kInt64 : kDefaultFloatDType);
   Attrs attrs = FactoryAttrs({ArangeLength(start, end, step, dtype)}, dtype, options.device);
   attrs.Set("start", start);
   attrs.Set("step", step);
-  return DispatchOne("arange", {}, std::move(attrs));
+  return DispatchOne("arange", {}, std::move(attrs), site);
 }
 
-Tensor linspace(double start, double end, int64_t steps, TensorOptions options) {
+Tensor linspace(double start, double end, int64_t steps, TensorOptions options, CallSite site) {
   if (steps < 0) ThrowError("linspace: number of steps must be non-negative, got %d", steps);
   Attrs attrs = FactoryAttrs({steps}, options.dtype.value_or(kDefaultFloatDType), options.device);
   attrs.Set("start", start);
   attrs.Set("end", end);
-  return DispatchOne("linspace", {}, std::move(attrs));
+  return DispatchOne("linspace", {}, std::move(attrs), site);
 }
 
-Tensor eye(int64_t n, int64_t m, TensorOptions options) {
+Tensor eye(int64_t n, int64_t m, TensorOptions options, CallSite site) {
   if (m < 0) m = n;
-  return DispatchOne("eye", {},
-                     FactoryAttrs({n, m}, options.dtype.value_or(kDefaultFloatDType),
-                                  options.device));
+  return DispatchOne(
+      "eye", {},
+      FactoryAttrs({n, m}, options.dtype.value_or(kDefaultFloatDType), options.device), site);
 }
 
-Tensor from_bytes(std::string bytes, const Shape& sizes, DType dtype, Device device) {
+Tensor from_bytes(std::string bytes, const Shape& sizes, DType dtype, Device device,
+                  CallSite site) {
   Attrs attrs = FactoryAttrs(sizes, dtype, device);
   attrs.Set("bytes", std::move(bytes));
-  return DispatchOne("from_bytes", {}, std::move(attrs));
+  return DispatchOne("from_bytes", {}, std::move(attrs), site);
 }
 
 }  // namespace deferred

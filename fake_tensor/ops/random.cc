@@ -179,68 +179,70 @@ const bool registered = [] {
   return true;
 }();
 
-Tensor RandomInclusive(const Tensor& self, int64_t from, int64_t to_inclusive) {
-  return DispatchOne("random_", {self},
-                     Attrs{{"from", from}, {"to_inclusive", to_inclusive}});
+Tensor RandomInclusive(const Tensor& self, int64_t from, int64_t to_inclusive, CallSite site) {
+  return DispatchOne("random_", {self}, Attrs{{"from", from}, {"to_inclusive", to_inclusive}},
+                     site);
 }
 
 }  // namespace
 
-Tensor uniform_(const Tensor& self, double from, double to) {
-  return DispatchOne("uniform_", {self}, Attrs{{"from", from}, {"to", to}});
+Tensor uniform_(const Tensor& self, double from, double to, CallSite site) {
+  return DispatchOne("uniform_", {self}, Attrs{{"from", from}, {"to", to}}, site);
 }
 
-Tensor normal_(const Tensor& self, double mean, double std) {
-  return DispatchOne("normal_", {self}, Attrs{{"mean", mean}, {"std", std}});
+Tensor normal_(const Tensor& self, double mean, double std, CallSite site) {
+  return DispatchOne("normal_", {self}, Attrs{{"mean", mean}, {"std", std}}, site);
 }
 
-Tensor trunc_normal_(const Tensor& self, double mean, double std, double a, double b) {
+Tensor trunc_normal_(const Tensor& self, double mean, double std, double a, double b,
+                     CallSite site) {
   return DispatchOne("trunc_normal_", {self},
-                     Attrs{{"mean", mean}, {"std", std}, {"a", a}, {"b", b}});
+                     Attrs{{"mean", mean}, {"std", std}, {"a", a}, {"b", b}}, site);
 }
 
-Tensor random_(const Tensor& self, int64_t from, int64_t to) {
+Tensor random_(const Tensor& self, int64_t from, int64_t to, CallSite site) {
   CheckFrom("random_", from, to);
-  return RandomInclusive(self, from, to - 1);
+  return RandomInclusive(self, from, to - 1, site);
 }
 
-Tensor random_(const Tensor& self, int64_t to) { return random_(self, 0, to); }
+Tensor random_(const Tensor& self, int64_t to, CallSite site) { return random_(self, 0, to, site); }
 
-Tensor random_(const Tensor& self) {
-  return RandomInclusive(self, 0, IntegerRangeOf(self.dtype()).highest);
+Tensor random_(const Tensor& self, CallSite site) {
+  return RandomInclusive(self, 0, IntegerRangeOf(self.dtype()).highest, site);
 }
 
-Tensor bernoulli_(const Tensor& self, double p) {
-  return DispatchOne("bernoulli_", {self}, Attrs{{"p", p}});
+Tensor bernoulli_(const Tensor& self, double p, CallSite site) {
+  return DispatchOne("bernoulli_", {self}, Attrs{{"p", p}}, site);
 }
 
-Tensor rand(const Shape& sizes, TensorOptions options) {
+Tensor rand(const Shape& sizes, TensorOptions options, CallSite site) {
   const DType dtype = options.dtype.value_or(kDefaultFloatDType);
   CheckUniform("rand", dtype, 0.0, 1.0);
-  return uniform_(empty(sizes, {dtype, options.device}), 0.0, 1.0);
+  return uniform_(empty(sizes, {dtype, options.device}, site), 0.0, 1.0, site);
 }
 
-Tensor randn(const Shape& sizes, TensorOptions options) {
+Tensor randn(const Shape& sizes, TensorOptions options, CallSite site) {
   const DType dtype = options.dtype.value_or(kDefaultFloatDType);
   CheckNormal("randn", dtype, 0.0, 1.0);
-  return normal_(empty(sizes, {dtype, options.device}), 0.0, 1.0);
+  return normal_(empty(sizes, {dtype, options.device}, site), 0.0, 1.0, site);
 }
 
-Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options) {
+Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options,
+               CallSite site) {
   const DType dtype = options.dtype.value_or(DType::kInt64);
   CheckFrom("randint", low, high);
   CheckRandom("randint", dtype, low, high - 1);
-  return random_(empty(sizes, {dtype, options.device}), low, high);
+  return random_(empty(sizes, {dtype, options.device}, site), low, high, site);
 }
 
-Tensor randint(int64_t high, const Shape& sizes, TensorOptions options) {
-  return randint(0, high, sizes, options);
+Tensor randint(int64_t high, const Shape& sizes, TensorOptions options, CallSite site) {
+  return randint(0, high, sizes, options, site);
 }
 
-Tensor normal(double mean, double std, const Shape& sizes, TensorOptions options) {
+Tensor normal(double mean, double std, const Shape& sizes, TensorOptions options, CallSite site) {
   const DType dtype = options.dtype.value_or(kDefaultFloatDType);
   CheckNormal("normal", dtype, mean, std);
-  return normal_(empty(sizes, {dtype, options.device}), mean, std);
+  return normal_(empty(sizes, {dtype, options.device}, site), mean, std, site);
 }
 
 }  // namespace deferred

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "fake_tensor/call_site.h"
 #include "fake_tensor/ops/tensor_options.h"
 #include "fake_tensor/shape.h"
 #include "fake_tensor/tensor.h"
@@ -18,42 +19,47 @@ namespace deferred {
 
 // Uniform values in [from, to): from <= to, both finite in self's floating dtype, and
 // to - from finite. W = 2 for float64, else 1.
-Tensor uniform_(const Tensor& self, double from = 0.0, double to = 1.0);
+Tensor uniform_(const Tensor& self, double from = 0.0, double to = 1.0,
+                CallSite site = CallSite::Here());
 
 // Normal values (Box–Muller): std >= 0. W = 2 for float64, else 1.
-Tensor normal_(const Tensor& self, double mean = 0.0, double std = 1.0);
+Tensor normal_(const Tensor& self, double mean = 0.0, double std = 1.0,
+               CallSite site = CallSite::Here());
 
 // Normal values truncated to [a, b] by PyTorch's nn.init.trunc_normal_ method (inverse
 // CDF of a uniform over [cdf(a), cdf(b)]): std > 0, a < b. W = 2 for float64, else 1.
 Tensor trunc_normal_(const Tensor& self, double mean = 0.0, double std = 1.0, double a = -2.0,
-                     double b = 2.0);
+                     double b = 2.0, CallSite site = CallSite::Here());
 
 // Integers uniform in [from, to) (modulo a draw, as PyTorch): from < to, and from and
 // to - 1 must be values of self's dtype (for floating dtypes within +-2^digits, where
 // every integer is exact). W = 2 when to - from >= 2^32, else 1.
-Tensor random_(const Tensor& self, int64_t from, int64_t to);
+Tensor random_(const Tensor& self, int64_t from, int64_t to, CallSite site = CallSite::Here());
 // [0, to).
-Tensor random_(const Tensor& self, int64_t to);
+Tensor random_(const Tensor& self, int64_t to, CallSite site = CallSite::Here());
 // PyTorch's default range: [0, 2^digits] for floating dtypes (digits of the significand,
 // e.g. 24 for float32), [0, max] for integral ones, {false, true} for bool.
-Tensor random_(const Tensor& self);
+Tensor random_(const Tensor& self, CallSite site = CallSite::Here());
 
 // 1 with probability p, else 0, in any dtype: 0 <= p <= 1. W = 1.
-Tensor bernoulli_(const Tensor& self, double p = 0.5);
+Tensor bernoulli_(const Tensor& self, double p = 0.5, CallSite site = CallSite::Here());
 
 // Factories: an empty tensor filled by the in-place op, so they reserve exactly what the
 // in-place forms reserve. The dtype defaults to float32 (int64 for randint); a bad dtype or
 // parameter throws `Error` naming the factory before anything is allocated or recorded.
 
 // uniform_(0, 1).
-Tensor rand(const Shape& sizes, TensorOptions options = {});
+Tensor rand(const Shape& sizes, TensorOptions options = {}, CallSite site = CallSite::Here());
 // normal_(0, 1).
-Tensor randn(const Shape& sizes, TensorOptions options = {});
+Tensor randn(const Shape& sizes, TensorOptions options = {}, CallSite site = CallSite::Here());
 // random_(low, high).
-Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options = {});
-Tensor randint(int64_t high, const Shape& sizes, TensorOptions options = {});
+Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options = {},
+               CallSite site = CallSite::Here());
+Tensor randint(int64_t high, const Shape& sizes, TensorOptions options = {},
+               CallSite site = CallSite::Here());
 // normal_(mean, std).
-Tensor normal(double mean, double std, const Shape& sizes, TensorOptions options = {});
+Tensor normal(double mean, double std, const Shape& sizes, TensorOptions options = {},
+              CallSite site = CallSite::Here());
 
 }  // namespace deferred
 

@@ -115,58 +115,59 @@ const bool registered = [] {
   return true;
 }();
 
-Tensor Reduce(const char* op, const Tensor& t, const Shape& dims, bool keepdim) {
-  return DispatchOne(op, {t}, Attrs{{"dims", dims}, {"keepdim", keepdim}});
+Tensor Reduce(const char* op, const Tensor& t, const Shape& dims, bool keepdim, CallSite site) {
+  return DispatchOne(op, {t}, Attrs{{"dims", dims}, {"keepdim", keepdim}}, site);
 }
 
 Tensor ReduceWithCorrection(const char* op, const Tensor& t, const Shape& dims, bool keepdim,
-                            int64_t correction) {
+                            int64_t correction, CallSite site) {
   return DispatchOne(op, {t},
-                     Attrs{{"dims", dims}, {"keepdim", keepdim}, {"correction", correction}});
+                     Attrs{{"dims", dims}, {"keepdim", keepdim}, {"correction", correction}},
+                     site);
 }
 
 }  // namespace
 
-Tensor sum(const Tensor& t) { return Reduce("sum", t, {}, false); }
-Tensor sum(const Tensor& t, const Shape& dims, bool keepdim) {
-  return Reduce("sum", t, dims, keepdim);
+Tensor sum(const Tensor& t, CallSite site) { return Reduce("sum", t, {}, false, site); }
+Tensor sum(const Tensor& t, const Shape& dims, bool keepdim, CallSite site) {
+  return Reduce("sum", t, dims, keepdim, site);
 }
 
-Tensor mean(const Tensor& t) { return Reduce("mean", t, {}, false); }
-Tensor mean(const Tensor& t, const Shape& dims, bool keepdim) {
-  return Reduce("mean", t, dims, keepdim);
+Tensor mean(const Tensor& t, CallSite site) { return Reduce("mean", t, {}, false, site); }
+Tensor mean(const Tensor& t, const Shape& dims, bool keepdim, CallSite site) {
+  return Reduce("mean", t, dims, keepdim, site);
 }
 
-Tensor var(const Tensor& t, int64_t correction) {
-  return ReduceWithCorrection("var", t, {}, false, correction);
+Tensor var(const Tensor& t, int64_t correction, CallSite site) {
+  return ReduceWithCorrection("var", t, {}, false, correction, site);
 }
-Tensor var(const Tensor& t, const Shape& dims, bool keepdim, int64_t correction) {
-  return ReduceWithCorrection("var", t, dims, keepdim, correction);
+Tensor var(const Tensor& t, const Shape& dims, bool keepdim, int64_t correction, CallSite site) {
+  return ReduceWithCorrection("var", t, dims, keepdim, correction, site);
 }
-Tensor var(const Tensor& t, std::initializer_list<int64_t> dims, bool keepdim,
-           int64_t correction) {
-  return ReduceWithCorrection("var", t, Shape(dims), keepdim, correction);
-}
-
-Tensor std(const Tensor& t, int64_t correction) {
-  return ReduceWithCorrection("std", t, {}, false, correction);
-}
-Tensor std(const Tensor& t, const Shape& dims, bool keepdim, int64_t correction) {
-  return ReduceWithCorrection("std", t, dims, keepdim, correction);
-}
-Tensor std(const Tensor& t, std::initializer_list<int64_t> dims, bool keepdim,
-           int64_t correction) {
-  return ReduceWithCorrection("std", t, Shape(dims), keepdim, correction);
+Tensor var(const Tensor& t, std::initializer_list<int64_t> dims, bool keepdim, int64_t correction,
+           CallSite site) {
+  return ReduceWithCorrection("var", t, Shape(dims), keepdim, correction, site);
 }
 
-Tensor min(const Tensor& t) { return Reduce("min", t, {}, false); }
-Tensor min(const Tensor& t, const Shape& dims, bool keepdim) {
-  return Reduce("min", t, dims, keepdim);
+Tensor std(const Tensor& t, int64_t correction, CallSite site) {
+  return ReduceWithCorrection("std", t, {}, false, correction, site);
+}
+Tensor std(const Tensor& t, const Shape& dims, bool keepdim, int64_t correction, CallSite site) {
+  return ReduceWithCorrection("std", t, dims, keepdim, correction, site);
+}
+Tensor std(const Tensor& t, std::initializer_list<int64_t> dims, bool keepdim, int64_t correction,
+           CallSite site) {
+  return ReduceWithCorrection("std", t, Shape(dims), keepdim, correction, site);
 }
 
-Tensor max(const Tensor& t) { return Reduce("max", t, {}, false); }
-Tensor max(const Tensor& t, const Shape& dims, bool keepdim) {
-  return Reduce("max", t, dims, keepdim);
+Tensor min(const Tensor& t, CallSite site) { return Reduce("min", t, {}, false, site); }
+Tensor min(const Tensor& t, const Shape& dims, bool keepdim, CallSite site) {
+  return Reduce("min", t, dims, keepdim, site);
+}
+
+Tensor max(const Tensor& t, CallSite site) { return Reduce("max", t, {}, false, site); }
+Tensor max(const Tensor& t, const Shape& dims, bool keepdim, CallSite site) {
+  return Reduce("max", t, dims, keepdim, site);
 }
 
 }  // namespace deferred

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <initializer_list>
 
+#include "fake_tensor/call_site.h"
 #include "fake_tensor/shape.h"
 #include "fake_tensor/tensor.h"
 
@@ -25,14 +26,16 @@ namespace deferred {
 
 // Sum of the elements. Integer and bool inputs give int64; floating inputs keep their dtype.
 // An empty reduction gives 0.
-Tensor sum(const Tensor& t);
-Tensor sum(const Tensor& t, const Shape& dims, bool keepdim = false);
+Tensor sum(const Tensor& t, CallSite site = CallSite::Here());
+Tensor sum(const Tensor& t, const Shape& dims, bool keepdim = false,
+           CallSite site = CallSite::Here());
 
 // The sum (in double, as above) divided by the element count in double, then converted.
 // Requires a floating dtype (throws for integers and bool: convert with to()). An empty
 // reduction gives NaN.
-Tensor mean(const Tensor& t);
-Tensor mean(const Tensor& t, const Shape& dims, bool keepdim = false);
+Tensor mean(const Tensor& t, CallSite site = CallSite::Here());
+Tensor mean(const Tensor& t, const Shape& dims, bool keepdim = false,
+            CallSite site = CallSite::Here());
 
 // Variance in two passes, all in double: the mean (as `mean`), then the sum of squared
 // deviations d * d with d = x - mean, divided by max(0, N - correction) for N reduced
@@ -40,23 +43,27 @@ Tensor mean(const Tensor& t, const Shape& dims, bool keepdim = false);
 // the square root of the double variance; each is converted once at the end. Requires a
 // floating dtype. The initializer_list forms make `var(t, {1})` reduce dim 1 rather than
 // read {1} as the correction.
-Tensor var(const Tensor& t, int64_t correction = 1);
-Tensor var(const Tensor& t, const Shape& dims, bool keepdim = false, int64_t correction = 1);
+Tensor var(const Tensor& t, int64_t correction = 1, CallSite site = CallSite::Here());
+Tensor var(const Tensor& t, const Shape& dims, bool keepdim = false, int64_t correction = 1,
+           CallSite site = CallSite::Here());
 Tensor var(const Tensor& t, std::initializer_list<int64_t> dims, bool keepdim = false,
-           int64_t correction = 1);
-Tensor std(const Tensor& t, int64_t correction = 1);
-Tensor std(const Tensor& t, const Shape& dims, bool keepdim = false, int64_t correction = 1);
+           int64_t correction = 1, CallSite site = CallSite::Here());
+Tensor std(const Tensor& t, int64_t correction = 1, CallSite site = CallSite::Here());
+Tensor std(const Tensor& t, const Shape& dims, bool keepdim = false, int64_t correction = 1,
+           CallSite site = CallSite::Here());
 Tensor std(const Tensor& t, std::initializer_list<int64_t> dims, bool keepdim = false,
-           int64_t correction = 1);
+           int64_t correction = 1, CallSite site = CallSite::Here());
 
 // Smallest / largest element (torch.amin / torch.amax when given dims), keeping t's dtype
 // (bool included); compared in the op-math type. NaN propagates: a reduction that meets a
 // NaN gives the first NaN in row-major order. Among equal values (0.0 and -0.0) the first
 // is kept. Throws when a reduced dim has size 0 (or, without dims, t has no elements).
-Tensor min(const Tensor& t);
-Tensor min(const Tensor& t, const Shape& dims, bool keepdim = false);
-Tensor max(const Tensor& t);
-Tensor max(const Tensor& t, const Shape& dims, bool keepdim = false);
+Tensor min(const Tensor& t, CallSite site = CallSite::Here());
+Tensor min(const Tensor& t, const Shape& dims, bool keepdim = false,
+           CallSite site = CallSite::Here());
+Tensor max(const Tensor& t, CallSite site = CallSite::Here());
+Tensor max(const Tensor& t, const Shape& dims, bool keepdim = false,
+           CallSite site = CallSite::Here());
 
 }  // namespace deferred
 

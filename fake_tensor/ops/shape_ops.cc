@@ -283,33 +283,37 @@ const bool registered = [] {
 
 }  // namespace
 
-Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
-  return DispatchOne("cat", tensors, Attrs{{"dim", dim}});
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim, CallSite site) {
+  return DispatchOne("cat", tensors, Attrs{{"dim", dim}}, site);
 }
 
-Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
-  return DispatchOne("stack", tensors, Attrs{{"dim", dim}});
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim, CallSite site) {
+  return DispatchOne("stack", tensors, Attrs{{"dim", dim}}, site);
 }
 
-Tensor repeat(const Tensor& t, const Shape& repeats) {
-  return DispatchOne("repeat", {t}, Attrs{{"repeats", repeats}});
+Tensor repeat(const Tensor& t, const Shape& repeats, CallSite site) {
+  return DispatchOne("repeat", {t}, Attrs{{"repeats", repeats}}, site);
 }
 
-Tensor tril(const Tensor& t, int64_t diagonal) {
-  return DispatchOne("tril", {t}, Attrs{{"diagonal", diagonal}});
+Tensor tril(const Tensor& t, int64_t diagonal, CallSite site) {
+  return DispatchOne("tril", {t}, Attrs{{"diagonal", diagonal}}, site);
 }
-Tensor triu(const Tensor& t, int64_t diagonal) {
-  return DispatchOne("triu", {t}, Attrs{{"diagonal", diagonal}});
+Tensor triu(const Tensor& t, int64_t diagonal, CallSite site) {
+  return DispatchOne("triu", {t}, Attrs{{"diagonal", diagonal}}, site);
 }
-Tensor tril_(const Tensor& self, int64_t diagonal) {
-  return DispatchOne("tril_", {self}, Attrs{{"diagonal", diagonal}});
+Tensor tril_(const Tensor& self, int64_t diagonal, CallSite site) {
+  return DispatchOne("tril_", {self}, Attrs{{"diagonal", diagonal}}, site);
 }
-Tensor triu_(const Tensor& self, int64_t diagonal) {
-  return DispatchOne("triu_", {self}, Attrs{{"diagonal", diagonal}});
+Tensor triu_(const Tensor& self, int64_t diagonal, CallSite site) {
+  return DispatchOne("triu_", {self}, Attrs{{"diagonal", diagonal}}, site);
 }
 
-Tensor outer(const Tensor& a, const Tensor& b) { return DispatchOne("outer", {a, b}, {}); }
+Tensor outer(const Tensor& a, const Tensor& b, CallSite site) {
+  return DispatchOne("outer", {a, b}, {}, site);
+}
 
-Tensor matmul(const Tensor& a, const Tensor& b) { return DispatchOne("matmul", {a, b}, {}); }
+Tensor matmul(const Tensor& a, const Tensor& b, CallSite site) {
+  return DispatchOne("matmul", {a, b}, {}, site);
+}
 
 }  // namespace deferred

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "fake_tensor/call_site.h"
 #include "fake_tensor/shape.h"
 #include "fake_tensor/tensor.h"
 
@@ -18,31 +19,31 @@ namespace deferred {
 // same number of dims (at least 1) and equal sizes except along `dim`; errors name the
 // offending input's index and shape. As in PyTorch, 1-d tensors with no elements are
 // skipped in the shape checks (they contribute nothing). Throws for an empty list.
-Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0, CallSite site = CallSite::Here());
 
 // The tensors, all of one shape, joined along a new dim `dim` (in [-ndim - 1, ndim]), in
 // their promoted dtype. Throws for an empty list or differing shapes.
-Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0, CallSite site = CallSite::Here());
 
 // `t` tiled `repeats[d]` times along each dim d. `repeats` may be longer than t.dim(): t
 // then gains leading dims of size 1 first, as in PyTorch. Throws when it is shorter, or
 // when a repeat count is negative.
-Tensor repeat(const Tensor& t, const Shape& repeats);
+Tensor repeat(const Tensor& t, const Shape& repeats, CallSite site = CallSite::Here());
 
 // The lower (tril) or upper (triu) triangle of the matrices in t's last two dims: element
 // (..., i, j) is kept when j - i <= diagonal (tril) or j - i >= diagonal (triu), and is 0
 // (false) otherwise. Same shape and dtype as `t`. Throws for fewer than 2 dims.
-Tensor tril(const Tensor& t, int64_t diagonal = 0);
-Tensor triu(const Tensor& t, int64_t diagonal = 0);
+Tensor tril(const Tensor& t, int64_t diagonal = 0, CallSite site = CallSite::Here());
+Tensor triu(const Tensor& t, int64_t diagonal = 0, CallSite site = CallSite::Here());
 // In place: zeroes the elements of `self` outside the triangle (through its strides; a
 // view writes into its base) and returns `self`. Also throws when elements of `self` share
 // memory (an expanded view).
-Tensor tril_(const Tensor& self, int64_t diagonal = 0);
-Tensor triu_(const Tensor& self, int64_t diagonal = 0);
+Tensor tril_(const Tensor& self, int64_t diagonal = 0, CallSite site = CallSite::Here());
+Tensor triu_(const Tensor& self, int64_t diagonal = 0, CallSite site = CallSite::Here());
 
 // result[i][j] = a[i] * b[j] for 1-d `a` and `b`, in their promoted dtype (the product in
 // its op-math type, wrapping for integers, logical and for bool).
-Tensor outer(const Tensor& a, const Tensor& b);
+Tensor outer(const Tensor& a, const Tensor& b, CallSite site = CallSite::Here());
 
 // Matrix product with torch.matmul's semantics: 1-d x 1-d is the dot product (0-d result);
 // 2-d x 2-d the matrix product; a 1-d left operand is a row vector [1, k] and a 1-d right
@@ -57,7 +58,7 @@ Tensor outer(const Tensor& a, const Tensor& b);
 // (float for float32, float16 and bfloat16; double for float64; for integer dtypes the
 // dtype itself, wrapping on overflow), then rounded once to the result dtype. Elements are
 // independent of each other, so the result does not depend on the thread count.
-Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor matmul(const Tensor& a, const Tensor& b, CallSite site = CallSite::Here());
 
 }  // namespace deferred
 

@@ -392,57 +392,60 @@ void CheckDefined(const Tensor& t, std::string_view op) {
 
 }  // namespace
 
-Tensor view(const Tensor& t, const Shape& sizes) {
-  return DispatchOne("view", {t}, Attrs{{"sizes", sizes}});
+Tensor view(const Tensor& t, const Shape& sizes, CallSite site) {
+  return DispatchOne("view", {t}, Attrs{{"sizes", sizes}}, site);
 }
 
-Tensor reshape(const Tensor& t, const Shape& sizes) {
+Tensor reshape(const Tensor& t, const Shape& sizes, CallSite site) {
   CheckDefined(t, "reshape");
   const Shape inferred = InferSize(sizes, t.numel(), "reshape");
-  if (ComputeStride(t.sizes(), t.strides(), inferred)) return view(t, inferred);
-  return view(clone(t), inferred);
+  if (ComputeStride(t.sizes(), t.strides(), inferred)) return view(t, inferred, site);
+  return view(clone(t, site), inferred, site);
 }
 
-Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
-  return DispatchOne("narrow", {t}, Attrs{{"dim", dim}, {"start", start}, {"length", length}});
+Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length, CallSite site) {
+  return DispatchOne("narrow", {t}, Attrs{{"dim", dim}, {"start", start}, {"length", length}},
+                     site);
 }
 
-Tensor slice(const Tensor& t, int64_t dim, int64_t start, int64_t end, int64_t step) {
+Tensor slice(const Tensor& t, int64_t dim, int64_t start, int64_t end, int64_t step,
+             CallSite site) {
   return DispatchOne("slice", {t},
-                     Attrs{{"dim", dim}, {"start", start}, {"end", end}, {"step", step}});
+                     Attrs{{"dim", dim}, {"start", start}, {"end", end}, {"step", step}}, site);
 }
 
-Tensor select(const Tensor& t, int64_t dim, int64_t index) {
-  return DispatchOne("select", {t}, Attrs{{"dim", dim}, {"index", index}});
+Tensor select(const Tensor& t, int64_t dim, int64_t index, CallSite site) {
+  return DispatchOne("select", {t}, Attrs{{"dim", dim}, {"index", index}}, site);
 }
 
-Tensor transpose(const Tensor& t, int64_t dim0, int64_t dim1) {
-  return DispatchOne("transpose", {t}, Attrs{{"dim0", dim0}, {"dim1", dim1}});
+Tensor transpose(const Tensor& t, int64_t dim0, int64_t dim1, CallSite site) {
+  return DispatchOne("transpose", {t}, Attrs{{"dim0", dim0}, {"dim1", dim1}}, site);
 }
 
-Tensor permute(const Tensor& t, const Shape& dims) {
-  return DispatchOne("permute", {t}, Attrs{{"dims", dims}});
+Tensor permute(const Tensor& t, const Shape& dims, CallSite site) {
+  return DispatchOne("permute", {t}, Attrs{{"dims", dims}}, site);
 }
 
-Tensor unsqueeze(const Tensor& t, int64_t dim) {
-  return DispatchOne("unsqueeze", {t}, Attrs{{"dim", dim}});
+Tensor unsqueeze(const Tensor& t, int64_t dim, CallSite site) {
+  return DispatchOne("unsqueeze", {t}, Attrs{{"dim", dim}}, site);
 }
 
-Tensor squeeze(const Tensor& t) { return DispatchOne("squeeze", {t}, {}); }
+Tensor squeeze(const Tensor& t, CallSite site) { return DispatchOne("squeeze", {t}, {}, site); }
 
-Tensor squeeze(const Tensor& t, int64_t dim) {
-  return DispatchOne("squeeze_dim", {t}, Attrs{{"dim", dim}});
+Tensor squeeze(const Tensor& t, int64_t dim, CallSite site) {
+  return DispatchOne("squeeze_dim", {t}, Attrs{{"dim", dim}}, site);
 }
 
-Tensor expand(const Tensor& t, const Shape& sizes) {
-  return DispatchOne("expand", {t}, Attrs{{"sizes", sizes}});
+Tensor expand(const Tensor& t, const Shape& sizes, CallSite site) {
+  return DispatchOne("expand", {t}, Attrs{{"sizes", sizes}}, site);
 }
 
-Tensor diagonal(const Tensor& t, int64_t offset, int64_t dim1, int64_t dim2) {
-  return DispatchOne("diagonal", {t}, Attrs{{"offset", offset}, {"dim1", dim1}, {"dim2", dim2}});
+Tensor diagonal(const Tensor& t, int64_t offset, int64_t dim1, int64_t dim2, CallSite site) {
+  return DispatchOne("diagonal", {t},
+                     Attrs{{"offset", offset}, {"dim1", dim1}, {"dim2", dim2}}, site);
 }
 
-Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim) {
+Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim, CallSite site) {
   CheckDefined(t, "flatten");
   const int64_t start = WrapDim(start_dim, t.dim(), "flatten");
   const int64_t end = WrapDim(end_dim, t.dim(), "flatten");
@@ -450,21 +453,21 @@ Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim) {
     ThrowError("flatten: start_dim %d comes after end_dim %d (of a %d-d tensor)", start_dim,
                end_dim, t.dim());
   }
-  if (t.dim() == 0) return reshape(t, {1});
+  if (t.dim() == 0) return reshape(t, {1}, site);
   if (start == end) return t;
   Shape sizes(t.sizes().begin(), t.sizes().begin() + start);
   sizes.push_back(NumElements(absl::MakeConstSpan(t.sizes()).subspan(start, end - start + 1)));
   sizes.insert(sizes.end(), t.sizes().begin() + end + 1, t.sizes().end());
-  return reshape(t, sizes);
+  return reshape(t, sizes, site);
 }
 
-Tensor t(const Tensor& self) { return DispatchOne("t", {self}, {}); }
+Tensor t(const Tensor& self, CallSite site) { return DispatchOne("t", {self}, {}, site); }
 
-Tensor contiguous(const Tensor& t) {
+Tensor contiguous(const Tensor& t, CallSite site) {
   CheckDefined(t, "contiguous");
-  return t.is_contiguous() ? t : clone(t);
+  return t.is_contiguous() ? t : clone(t, site);
 }
 
-Tensor clone(const Tensor& t) { return DispatchOne("clone", {t}, {}); }
+Tensor clone(const Tensor& t, CallSite site) { return DispatchOne("clone", {t}, {}, site); }
 
 }  // namespace deferred

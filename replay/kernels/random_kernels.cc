@@ -398,10 +398,15 @@ __attribute__((target("avx2,fma"), flatten)) void FillBlocksAvx2(const FillSpec<
   _mm256_zeroupper();
 }
 
-// And with AVX-512, preferring 512-bit vectors.
+// And with AVX-512, preferring 512-bit vectors (a GCC target option; clang, which only
+// the fuzzing build uses, does not know it).
 template <typename Sampler, typename T>
+#if defined(__clang__)
+__attribute__((target("avx,avx2,avx512f,avx512dq,avx512vl,avx512bw,fma"), flatten)) void
+#else
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,fma,prefer-vector-width=512"),
                flatten)) void
+#endif
 FillBlocksAvx512(const FillSpec<Sampler>& spec, uint64_t first_block, int64_t blocks, T* out,
                  int64_t stride) {
   FillBlocks<RandomKernelPath::kAvx512>(spec, first_block, blocks, out, stride);
