@@ -49,7 +49,8 @@ bool WriteAll(int fd, std::string_view contents) {
 
 }  // namespace
 
-absl::Status WriteFileAtomically(const std::string& path, std::string_view contents) {
+absl::StatusOr<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Create(
+    const std::string& path) {
   struct stat existing;
   if (::stat(path.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode)) {
     return SystemError("cannot write", path, EISDIR);
@@ -58,18 +59,52 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
   const int fd = ::mkstemp(temporary.data());
   if (fd < 0) return SystemError("cannot create a temporary file beside", path, errno);
   // mkstemp makes the file 0600; give it the permissions of an ordinary new file.
-  const bool written = ::fchmod(fd, 0644) == 0 && WriteAll(fd, contents) && ::fsync(fd) == 0;
-  const int write_error = errno;
-  if (::close(fd) != 0 || !written) {
-    ::unlink(temporary.c_str());
-    return SystemError("cannot write", temporary, written ? errno : write_error);
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+  if (::fchmod(fd, 0644) != 0) {
     const int error = errno;
+    ::close(fd);
     ::unlink(temporary.c_str());
-    return SystemError("cannot rename a temporary file to", path, error);
+    return SystemError("cannot set the permissions of", temporary, error);
+  }
+  return std::unique_ptr<AtomicFileWriter>(new AtomicFileWriter(path, std::move(temporary), fd));
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(temporary_.c_str());
+  }
+}
+
+absl::Status AtomicFileWriter::Append(std::string_view bytes) {
+  if (fd_ < 0) return absl::FailedPreconditionError("AtomicFileWriter: already committed");
+  if (!WriteAll(fd_, bytes)) return SystemError("cannot write", temporary_, errno);
+  size_ += static_cast<int64_t>(bytes.size());
+  return absl::OkStatus();
+}
+
+absl::Status AtomicFileWriter::Commit() {
+  if (fd_ < 0) return absl::FailedPreconditionError("AtomicFileWriter: already committed");
+  const int fd = fd_;
+  fd_ = -1;
+  if (::fsync(fd) != 0) {
+    const int error = errno;
+    ::close(fd);
+    ::unlink(temporary_.c_str());
+    return SystemError("cannot flush", temporary_, error);
+  }
+  if (::close(fd) != 0 || ::rename(temporary_.c_str(), path_.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temporary_.c_str());
+    return SystemError("cannot rename a temporary file to", path_, error);
   }
   return absl::OkStatus();
+}
+
+absl::Status WriteFileAtomically(const std::string& path, std::string_view contents) {
+  absl::StatusOr<std::unique_ptr<AtomicFileWriter>> writer = AtomicFileWriter::Create(path);
+  if (!writer.ok()) return writer.status();
+  if (absl::Status status = (*writer)->Append(contents); !status.ok()) return status;
+  return (*writer)->Commit();
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path, int64_t max_bytes) {

@@ -1,5 +1,6 @@
 #include "replay/sha256.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -103,8 +104,12 @@ __attribute__((target("sha,sse4.1"))) void CompressShaExtensions(std::array<uint
 }  // namespace
 
 bool Sha256::Supported(Engine engine) {
-  return engine == Engine::kPortable ||
-         (__builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1"));
+  if (engine == Engine::kPortable) return true;
+  // CPUID leaf 7 EBX bit 29 is SHA; leaf 1 ECX bit 19 is SSE4.1. (Clang's
+  // __builtin_cpu_supports does not know "sha".)
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19))) return false;
+  return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
 }
 
 Sha256::Engine Sha256::Fastest() {

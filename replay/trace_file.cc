@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
+#include "fake_tensor/json_nesting.h"
 #include "fake_tensor/op_registry.h"
 #include "nlohmann/json.hpp"
 #include "replay/base64.h"
@@ -150,29 +151,6 @@ AttrValue DecodeAttr(const Json& j, const std::string& name) {
     return *std::move(bytes);
   }
   Invalid(absl::StrFormat("%s has a value of no known type: %s", what, j.dump()));
-}
-
-// The greatest nesting of brackets outside strings.
-int JsonDepth(std::string_view line) {
-  int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
 }
 
 std::string Dump(const Json& j) {
@@ -747,7 +725,7 @@ absl::StatusOr<SavedModel> DecodeTraceFile(std::string_view text) {
       const size_t line_start = at;
       at = next + 1;
       if (line_number == 0) continue;  // the magic line
-      if (JsonDepth(line) > kMaxJsonDepth) {
+      if (JsonNestingDepth(line) > kMaxJsonDepth) {
         throw Error(absl::StrFormat("nested deeper than %d", kMaxJsonDepth),
                     absl::StatusCode::kDataLoss);
       }

@@ -5,7 +5,7 @@
 //   ./bazelw run //tests:make_trace_corpus -- "$PWD/testdata/traces"
 //
 // tests/trace_corpus_test.cc checks every file against the MANIFEST, and the fuzzer
-// (tests/fuzz/run_trace_fuzzer.sh) starts from them.
+// (tests/fuzz/run_fuzzer.sh trace_file) starts from them.
 #include <cstdio>
 #include <memory>
 #include <string>

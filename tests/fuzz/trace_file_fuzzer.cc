@@ -1,6 +1,6 @@
 // libFuzzer target for the trace-file reader: any bytes must decode to a model or a
 // status, and a decoded model's tensors must materialize or fail with a status. Build and
-// run with tests/fuzz/run_trace_fuzzer.sh.
+// run with tests/fuzz/run_fuzzer.sh trace_file.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
