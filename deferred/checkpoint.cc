@@ -14,6 +14,7 @@
 #include "checkpoint/safetensors_writer.h"
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
+#include "fake_tensor/ops/elementwise.h"
 #include "nlohmann/json.hpp"
 
 namespace deferred {
@@ -24,7 +25,13 @@ struct NamedGroup {
   std::vector<std::string> names;
   Tensor tensor;
   bool buffer = false;
+  bool persistent = true;  // false only for a buffer registered as not persistent
 };
+
+// The dtype a tensor of `dtype` is saved in.
+DType SavedDType(DType dtype, const SaveCheckpointOptions& options) {
+  return options.dtype && IsFloatingPoint(dtype) ? *options.dtype : dtype;
+}
 
 // The module's tensors (a tied tensor once), parameters first, as materialize_module
 // selects them.
@@ -36,7 +43,7 @@ std::vector<NamedGroup> TensorsOf(const nn::Module& module, bool buffers_only) {
     for (const nn::Module::TensorEntry& entry : module.tensor_entries()) {
       if (entry.buffer != buffers) continue;
       auto [it, added] = position.try_emplace(entry.tensor.impl(), groups.size());
-      if (added) groups.push_back(NamedGroup{{}, entry.tensor, entry.buffer});
+      if (added) groups.push_back(NamedGroup{{}, entry.tensor, entry.buffer, entry.persistent});
       groups[it->second].names.push_back(entry.name);
     }
   }
@@ -95,6 +102,11 @@ absl::Status load_checkpoint(nn::Module& module, const std::string& path,
       const std::string& name = group.names.front();
       const Tensor& t = group.tensor;
       if (!t.defined() || (materialize.filter && !materialize.filter(name))) continue;
+      // As in a state dict, buffers that are not persistent are never in a checkpoint.
+      if (!group.persistent) {
+        if (is_fake(t)) unread.emplace_back(name, t);
+        continue;
+      }
       const CheckpointTensor* stored = nullptr;
       for (const std::string& n : group.names) {
         stored = checkpoint.Find(options.key ? options.key(n) : n);
@@ -186,12 +198,19 @@ absl::Status save_checkpoint(const nn::Module& module, const std::string& path,
     return absl::InvalidArgumentError(
         "save_checkpoint: a module of shards is saved one file per rank, not split further");
   }
+  if (options.dtype && !IsFloatingPoint(*options.dtype)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "save_checkpoint: dtype must be a floating-point dtype, got %s",
+        DTypeName(*options.dtype)));
+  }
   if (options.max_shard_bytes < 0) {
     return absl::InvalidArgumentError("save_checkpoint: max_shard_bytes must be non-negative");
   }
   std::vector<NamedGroup> groups;
   for (NamedGroup& group : TensorsOf(module, false)) {
-    if (!options.filter || options.filter(group.names.front())) groups.push_back(std::move(group));
+    if (group.persistent && (!options.filter || options.filter(group.names.front()))) {
+      groups.push_back(std::move(group));
+    }
   }
   absl::flat_hash_map<std::string, const ShardInfo*> shard_of;
   if (options.shards != nullptr) {
@@ -207,7 +226,7 @@ absl::Status save_checkpoint(const nn::Module& module, const std::string& path,
           "save_checkpoint: %s is %s and has no values to save", name,
           t.defined() ? "a meta tensor" : "undefined"));
     }
-    tensors.push_back(SafetensorsTensor{name, t.dtype(), t.sizes()});
+    tensors.push_back(SafetensorsTensor{name, SavedDType(t.dtype(), options), t.sizes()});
     if (options.shards != nullptr) {
       auto it = shard_of.find(name);
       const bool sharded = it != shard_of.end();
@@ -246,6 +265,10 @@ absl::Status save_checkpoint(const nn::Module& module, const std::string& path,
       // One tensor's values at a time: materialized, written, freed.
       absl::StatusOr<Tensor> values = materialize_tensor(groups[i].tensor);
       if (!values.ok()) return values.status();
+      if (values->dtype() != tensors[i].dtype) {
+        absl::Status converted = CatchErrors([&] { values = to(*values, tensors[i].dtype); });
+        if (!converted.ok()) return converted;
+      }
       absl::Status appended;
       if (values->is_contiguous()) {
         const char* data = reinterpret_cast<const char*>(values->storage()->data()) +

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,11 +65,15 @@ struct SaveCheckpointOptions {
   // index listing every rank's file ("deferred_region_files", WriteCheckpointIndex)
   // reassembles for a loader of any world size.
   const std::vector<ShardInfo>* shards = nullptr;
+  // When set, floating-point tensors are written in this floating-point dtype, converted
+  // while writing (rounding to nearest even); other tensors keep theirs.
+  std::optional<DType> dtype;
 };
 
-// Writes `module`'s parameters and buffers (persistent and not; a tied tensor once, under
-// its first name) to `path`, each file atomically. Fake tensors are materialized one at a
-// time while writing, so the memory held stays near the largest tensor. Errors:
+// Writes `module`'s state — its parameters and persistent buffers, a tied tensor once
+// under its first name (Hugging Face's convention) — to `path`, each file atomically. Fake
+// tensors are materialized one at a time while writing, so the memory held stays near the
+// largest tensor. Errors:
 // InvalidArgument for a meta tensor, an undefined one, or options that do not fit;
 // materialize_tensor's; the file system's.
 absl::Status save_checkpoint(const nn::Module& module, const std::string& path,

@@ -23,6 +23,7 @@
 #include "examples/models/llama.h"
 #include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
+#include "fake_tensor/ops/random.h"
 #include "fake_tensor/ops/views.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -100,7 +101,7 @@ TEST(CheckpointTest, AnIndependentReaderReadsWhatWasWritten) {
   ASSERT_TRUE(save_checkpoint(*module, path).ok());
   ASSERT_TRUE(materialize_module(*module).ok());
   std::set<std::string> expected;
-  for (const auto& named : {module->named_parameters(), module->named_buffers()}) {
+  for (const auto& named : {module->named_parameters(), module->named_persistent_buffers()}) {
     for (const auto& [name, t] : named) {
       std::string shape = absl::StrJoin(t.sizes(), ",");
       expected.insert(absl::StrFormat("%s %s [%s] %s", name, SafetensorsDTypeName(t.dtype()), shape,
@@ -175,6 +176,31 @@ TEST(CheckpointTest, RenamedKeysConversionsAndShapeMismatches) {
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("weight has shape [5, 6], but checkpoint tensor 'weight' has shape [4, 6]"));
   EXPECT_TRUE(AllFake(*other));
+}
+
+TEST(CheckpointTest, SavingInAnotherDTypeConvertsFloatingTensorsOnly) {
+  class Mixed : public nn::Module {
+   public:
+    Mixed() : Module("Mixed") {
+      register_parameter("w", randn({5, 7}));
+      register_buffer("steps", arange(0, 4));  // int64: kept as it is
+    }
+  };
+  const auto saved = Deferred([] { return std::make_shared<Mixed>(); }, 3);
+  const std::string path = TempPath("mixed_bf16.safetensors");
+  ASSERT_TRUE(save_checkpoint(*saved, path, {.dtype = DType::kBFloat16}).ok());
+  absl::StatusOr<std::unique_ptr<Checkpoint>> file = Checkpoint::Open(path);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ((*file)->Find("w")->dtype, DType::kBFloat16);
+  EXPECT_EQ((*file)->Find("steps")->dtype, DType::kInt64);
+  const auto loaded = Deferred([] { return std::make_shared<Mixed>(); }, 4);
+  ASSERT_TRUE(load_checkpoint(*loaded, path).ok());
+  ASSERT_TRUE(materialize_module(*saved).ok());
+  EXPECT_TRUE(TensorsBitwiseEqual(to(to(saved->parameter("w"), DType::kBFloat16), DType::kFloat32),
+                                  loaded->parameter("w")));
+  EXPECT_TRUE(TensorsBitwiseEqual(saved->buffer("steps"), loaded->buffer("steps")));
+  EXPECT_EQ(save_checkpoint(*saved, path, {.dtype = DType::kInt32}).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(CheckpointTest, EveryBadFileLeavesTheModuleAsItWas) {
