@@ -1,11 +1,15 @@
 #include "deferred/shard_spec.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "fake_tensor/checked_arithmetic.h"
 
 namespace deferred {
@@ -25,6 +29,40 @@ ShardSpec ShardSpec::Chunk(int dim, int rank, int world) {
 ShardSpec ShardSpec::TensorSplit(int dim, int rank, int world) {
   ShardSpec spec;
   spec.parts_.push_back(Part{Kind::kTensorSplit, dim, rank, world});
+  return spec;
+}
+
+absl::StatusOr<ShardSpec> ShardSpec::Parse(std::string_view text) {
+  ShardSpec spec;
+  if (text.empty()) return spec;
+  for (absl::string_view part : absl::StrSplit(absl::string_view(text.data(), text.size()), '+')) {
+    const size_t open = part.find('(');
+    std::vector<int64_t> numbers;
+    bool ok = open != absl::string_view::npos && absl::EndsWith(part, ")");
+    if (ok) {
+      const absl::string_view arguments = part.substr(open + 1, part.size() - open - 2);
+      for (absl::string_view number : absl::StrSplit(arguments, ',')) {
+        int64_t value = 0;
+        ok = ok && absl::SimpleAtoi(number, &value);
+        numbers.push_back(value);
+      }
+    }
+    const absl::string_view kind = ok ? part.substr(0, open) : "";
+    const bool int_args = numbers.size() == 3 && numbers[0] >= INT32_MIN && numbers[0] <= INT32_MAX;
+    if (int_args && kind == "range") {
+      spec = spec.And(Range(static_cast<int>(numbers[0]), numbers[1], numbers[2]));
+    } else if (int_args && (kind == "chunk" || kind == "split") && numbers[1] >= INT32_MIN &&
+               numbers[1] <= INT32_MAX && numbers[2] >= INT32_MIN && numbers[2] <= INT32_MAX) {
+      const int dim = static_cast<int>(numbers[0]), rank = static_cast<int>(numbers[1]),
+                world = static_cast<int>(numbers[2]);
+      spec = spec.And(kind == "chunk" ? Chunk(dim, rank, world) : TensorSplit(dim, rank, world));
+    } else {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "shard spec: '%s' is not chunk(DIM,RANK,WORLD), split(DIM,RANK,WORLD) or "
+          "range(DIM,START,STOP)",
+          std::string(part)));
+    }
+  }
   return spec;
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,6 +28,12 @@ class ShardSpec {
   static ShardSpec Chunk(int dim, int rank, int world);
   // torch.tensor_split: the first size % world parts have one element more.
   static ShardSpec TensorSplit(int dim, int rank, int world);
+
+  // A spec written as parts joined by '+', each `chunk(DIM,RANK,WORLD)`,
+  // `split(DIM,RANK,WORLD)` (tensor_split) or `range(DIM,START,STOP)`, e.g.
+  // "split(0,1,4)+range(1,0,128)"; "" is the whole tensor. InvalidArgument naming the part
+  // that is not one of these.
+  static absl::StatusOr<ShardSpec> Parse(std::string_view text);
 
   // This spec and `other` together; their dims must differ.
   ShardSpec And(const ShardSpec& other) const;

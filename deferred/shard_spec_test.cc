@@ -3,6 +3,9 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -64,6 +67,32 @@ TEST(ShardSpecTest, BadSpecsAreInvalidArgument) {
         ShardSpec::Chunk(0, 0, 2).And(ShardSpec::Range(-2, 0, 1))}) {
     EXPECT_EQ(bad.Resolve({8, 4}).status().code(), absl::StatusCode::kInvalidArgument)
         << bad.ToString();
+  }
+}
+
+TEST(ShardSpecTest, ParseReadsWhatTheConstructorsMake) {
+  const Shape sizes{10, 256, 3};
+  const std::vector<std::pair<std::string, ShardSpec>> cases = {
+      {"", ShardSpec()},
+      {"chunk(0,1,4)", ShardSpec::Chunk(0, 1, 4)},
+      {"split(-1,2,3)", ShardSpec::TensorSplit(-1, 2, 3)},
+      {"split(0,3,4)+range(1,0,128)",
+       ShardSpec::TensorSplit(0, 3, 4).And(ShardSpec::Range(1, 0, 128))},
+  };
+  for (const auto& [text, expected] : cases) {
+    absl::StatusOr<ShardSpec> parsed = ShardSpec::Parse(text);
+    ASSERT_TRUE(parsed.ok()) << text << ": " << parsed.status();
+    EXPECT_EQ(parsed->ToString(), expected.ToString()) << text;
+    EXPECT_EQ(*parsed->Resolve(sizes), *expected.Resolve(sizes)) << text;
+  }
+}
+
+TEST(ShardSpecTest, ParseRefusesWhatItCannotRead) {
+  for (const std::string text :
+       {"chunk(0,1)", "chunk(0,1,4", "slice(0,1,2)", "split(0,a,4)", "split(0,1,4)+",
+        "range(4294967296,0,1)", "split(0,1,99999999999)"}) {
+    absl::StatusOr<ShardSpec> parsed = ShardSpec::Parse(text);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << text;
   }
 }
 

@@ -1,6 +1,7 @@
 #include "replay/replay_session.h"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -63,6 +64,7 @@ class RunGraph {
 struct NodePlan {
   bool runs = false;
   bool writes = true;                // in-place: false when nothing written lies in range
+  bool whole = false;                // computes more than asked (no region rule)
   std::vector<Region> input_regions;  // in each input's view index space
   std::vector<Region> output_regions; // buffer region of each output value
   Region write_region;               // in-place: the part of input 0's view written
@@ -101,17 +103,6 @@ class Planner {
   // takes it, so that the plan holds regions only for the values still to plan.
   std::optional<Region> TakeNeeded(int32_t value) { return std::move(need_[value]); }
 
-  // A call over meta tensors with the operands' metadata, for shape and region rules.
-  OpCall MetaCall(const TraceNode& node) {
-    OpCall call{node.def, {}, node.attrs};
-    for (const TraceOperand& input : node.inputs) {
-      const TraceStorage& storage = Storage(input.value);
-      const int64_t nbytes = CheckedByteSize(storage.sizes, storage.dtype, node.def->name);
-      call.inputs.push_back(MakeTensor(FakeStorage(nbytes, Device::Meta()), input.layout, input.dtype));
-    }
-    return call;
-  }
-
   NodePlan PlanInPlace(size_t i, Region written_base) {
     const TraceNode& node = *graph_.nodes()[i];
     NodePlan plan;
@@ -140,12 +131,12 @@ class Planner {
     if (!plan.writes) return plan;
     std::optional<RegionPlan> rule;
     if (node.def->region_rule && view_region != Region::Full(view_sizes)) {
-      rule = node.def->region_rule(MetaCall(node), {view_region});
+      rule = node.def->region_rule(MetaCallOf(trace_, node), {view_region});
     }
     if (!rule) {
       if (view_region != Region::Full(view_sizes)) {
         // No rule: write the whole view, into a buffer that holds all of it.
-        whole_.push_back(node.def->name);
+        plan.whole = true;
         plan.write_region = Region::Full(view_sizes);
         written_base = BoundingUnion(written_base, Image(self, plan.write_region));
         plan.output_regions = {written_base};
@@ -176,13 +167,13 @@ class Planner {
     }
     if (!plan.runs) return plan;
     std::optional<RegionPlan> rule;
-    if (!whole && node.def->region_rule) rule = node.def->region_rule(MetaCall(node), outputs);
+    if (!whole && node.def->region_rule) rule = node.def->region_rule(MetaCallOf(trace_, node), outputs);
     if (rule) {
       plan.input_regions = std::move(rule->inputs);
       plan.attrs = std::move(rule->attrs);
       plan.output_regions = std::move(outputs);
     } else {
-      if (!whole) whole_.push_back(node.def->name);
+      plan.whole = !whole;
       plan.attrs = node.attrs;
       for (const TraceOperand& input : node.inputs) plan.input_regions.push_back(Region::Full(input.layout.sizes));
       for (const TraceOperand& output : node.outputs) plan.output_regions.push_back(Region::Full(output.layout.sizes));
@@ -211,15 +202,42 @@ class Planner {
     return plans;
   }
 
-  std::vector<std::string> TakeWholeFallbacks() { return std::move(whole_); }
-
  private:
   const Trace& trace_;
   const RunGraph& graph_;
   absl::node_hash_map<int64_t, TraceStorage> storages_;  // references stay valid
   std::vector<std::optional<Region>> need_;  // by value number
-  std::vector<std::string> whole_;
 };
+
+// A run's graph and its plan for `targets`.
+struct RunPlan {
+  RunPlan(const Trace& trace, const std::vector<ReplayTarget>& targets) {
+    std::vector<StorageVersion> values;
+    for (const ReplayTarget& target : targets) values.push_back(target.value);
+    vertices = trace.Subgraph(values);
+    graph = std::make_unique<RunGraph>(trace, vertices);
+    for (const StorageVersion& value : values) {
+      const auto position =
+          std::lower_bound(vertices.begin(), vertices.end(), trace.Producer(value));
+      target_values.push_back(
+          graph->ValueOf(static_cast<int32_t>(position - vertices.begin()), value));
+    }
+    planner = std::make_unique<Planner>(trace, *graph);
+    plans = planner->Plan(targets, target_values);
+  }
+
+  std::vector<Trace::Vertex> vertices;
+  std::unique_ptr<RunGraph> graph;  // pointers: the planner holds a reference to it
+  std::unique_ptr<Planner> planner;
+  std::vector<int32_t> target_values;  // of each target
+  std::vector<NodePlan> plans;         // of each node of the graph
+};
+
+// The regions a step reports for node `node` planned as `plan` (PlannedOp::regions).
+std::vector<Region> StepRegions(const TraceNode& node, const NodePlan& plan) {
+  if (node.def->kind == OpKind::kInPlace) return {plan.write_region};
+  return plan.output_regions;
+}
 
 Tensor RestrictedInput(Planner& planner, const TraceOperand& operand, const RegionBuffer& buffer,
                        const Region& view_region) {
@@ -278,21 +296,23 @@ Region BaseRegionOf(const TensorLayout& layout, const Shape& base_sizes, const R
 }
 
 std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& targets) {
-  std::vector<StorageVersion> values;
-  for (const ReplayTarget& target : targets) values.push_back(target.value);
-  const std::vector<Trace::Vertex> vertices = trace_->Subgraph(values);
-  const RunGraph graph(*trace_, vertices);
+  RunPlan run(*trace_, targets);
+  const RunGraph& graph = *run.graph;
+  Planner& planner = *run.planner;
   const std::vector<const TraceNode*>& nodes = graph.nodes();
-  std::vector<int32_t> target_values;
-  for (const StorageVersion& value : values) {
-    const Trace::Vertex producer = trace_->Producer(value);
-    const auto position = std::lower_bound(vertices.begin(), vertices.end(), producer);
-    target_values.push_back(graph.ValueOf(static_cast<int32_t>(position - vertices.begin()), value));
+  const std::vector<int32_t>& target_values = run.target_values;
+  std::vector<NodePlan>& plans = run.plans;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (plans[i].runs && plans[i].whole) whole_fallbacks_.push_back(nodes[i]->def->name);
   }
-
-  Planner planner(*trace_, graph);
-  std::vector<NodePlan> plans = planner.Plan(targets, target_values);
-  for (std::string& name : planner.TakeWholeFallbacks()) whole_fallbacks_.push_back(std::move(name));
+  auto observe = [&](size_t i, std::vector<Tensor> values) {
+    if (!observer_) return;
+    const TraceNode& node = *nodes[i];
+    const ReplayStep step{run.vertices[i], &node, std::move(values), StepRegions(node, plans[i])};
+    if (!observer_(step)) {
+      ThrowErrorWithCode(absl::StatusCode::kCancelled, "%s: replay stopped", DescribeNode(node));
+    }
+  };
 
   // Remaining reads of each value; a target counts as one read that never ends.
   std::vector<int64_t> reads(graph.num_values(), 0);
@@ -342,6 +362,7 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
         call.inputs[0] = RestrictedInput(planner, self, next, plan.write_region);
         RunRecorded(node, call);
         ++ops_run_;
+        observe(i, {call.inputs[0]});
       }
       live[graph.Output(i, 0)] = std::move(next);
     } else {
@@ -355,6 +376,7 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
         }
         live[graph.Output(i, k)] = RegionBuffer{outputs[k].storage(), plan.output_regions[k]};
       }
+      observe(i, std::move(outputs));
     }
     call.inputs.clear();
     for (size_t k = 0; k < node.inputs.size(); ++k) {
@@ -373,6 +395,18 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
                           : RegionBuffer{AllocateStorage(0, device_), targets[t].region});
   }
   return results;
+}
+
+std::vector<PlannedOp> ReplaySession::Plan(const std::vector<ReplayTarget>& targets) const {
+  const RunPlan run(*trace_, targets);
+  std::vector<PlannedOp> planned;
+  for (size_t i = 0; i < run.plans.size(); ++i) {
+    const NodePlan& plan = run.plans[i];
+    if (!plan.runs || !plan.writes) continue;
+    planned.push_back(
+        PlannedOp{run.vertices[i], StepRegions(*run.graph->nodes()[i], plan), plan.whole});
+  }
+  return planned;
 }
 
 std::vector<Storage> ReplaySession::RunWhole(const std::vector<StorageVersion>& targets) {

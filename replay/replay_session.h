@@ -2,6 +2,7 @@
 #define DEFERRED_REPLAY_REPLAY_SESSION_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,30 @@ Tensor ViewOfRegion(const RegionBuffer& buffer, const TensorLayout& layout, DTyp
 // with `layout` touches (the whole base when the view does not decompose).
 Region BaseRegionOf(const TensorLayout& layout, const Shape& base_sizes, const Region& view_region);
 
+// What a run does for one op it executes (ReplaySession::Plan).
+struct PlannedOp {
+  Trace::Vertex vertex = 0;
+  // The part of each output the op computes: for a factory or functional op, a region of
+  // each output; for an in-place op, the region of its target view that it writes.
+  std::vector<Region> regions;
+  // It computes more than the region asked of it, because it has no region rule or its rule
+  // declined (ReplaySession::whole_fallbacks).
+  bool whole = false;
+};
+
+// One op a run has just executed, with the values it computed: a factory's or functional
+// op's outputs, or the written region of an in-place op's target (`regions` as in
+// PlannedOp). The tensors are valid during the observer's call only.
+struct ReplayStep {
+  Trace::Vertex vertex = 0;
+  const TraceNode* node = nullptr;
+  std::vector<Tensor> values;
+  std::vector<Region> regions;
+};
+
+// Called after every op a run executes; returning false stops the run.
+using StepObserver = std::function<bool(const ReplayStep&)>;
+
 // Re-runs recorded ops of one trace, eagerly on `device`, to compute parts of storage
 // versions. A run first propagates the requested regions backwards through each op's
 // region rule (ops without one need their whole inputs), then executes forward, each op
@@ -56,6 +81,14 @@ class ReplaySession {
   // Whole storage versions.
   std::vector<Storage> RunWhole(const std::vector<StorageVersion>& targets);
 
+  // The ops Run(targets) would execute, in execution order, with the region each computes;
+  // runs nothing.
+  std::vector<PlannedOp> Plan(const std::vector<ReplayTarget>& targets) const;
+
+  // Makes every later run call `observer` after each op it executes (a debugger steps
+  // through a replay this way). When it returns false, Run throws `Error` (Cancelled).
+  void set_step_observer(StepObserver observer) { observer_ = std::move(observer); }
+
   // Ops executed by this session so far.
   int64_t ops_run() const { return ops_run_; }
   // Names of ops that computed more than was asked of them because they have no region
@@ -67,6 +100,7 @@ class ReplaySession {
   Device device_;
   int64_t ops_run_ = 0;
   std::vector<std::string> whole_fallbacks_;
+  StepObserver observer_;
 };
 
 }  // namespace deferred

@@ -5,8 +5,11 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <string>
+#include <vector>
 
 #include "fake_tensor/dispatcher.h"
+#include "fake_tensor/error.h"
 #include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
 #include "fake_tensor/recorder.h"
@@ -68,6 +71,68 @@ TEST(ReplaySessionTest, ReplayWorkIsLinearInTheNumberOfVersions) {
   const int64_t long_chain = ReplayBytesForVersions(16000);
   EXPECT_LE(long_chain, 10 * short_chain)
       << "2000 versions: " << short_chain << " bytes; 16000 versions: " << long_chain;
+}
+
+// y = exp(arange(16)) + 1, then z = y written in place by mul_: a functional op with a
+// region rule, an in-place op, and a factory.
+struct SmallTrace {
+  SmallTrace() {
+    RecordingMode mode(trace);
+    ScopedDispatchMode scope(&mode);
+    Tensor x = arange(0, 16, 1, {.dtype = DType::kFloat32});
+    y = add(exp(x), 1.0);
+    mul_(y, 2.0);
+  }
+  std::shared_ptr<Trace> trace = std::make_shared<Trace>();
+  Tensor y;
+};
+
+std::vector<std::string> OpNames(const Trace& trace, const std::vector<PlannedOp>& planned) {
+  std::vector<std::string> names;
+  for (const PlannedOp& op : planned) names.push_back(trace.Node(op.vertex).def->name);
+  return names;
+}
+
+TEST(ReplaySessionTest, PlanListsTheOpsARunExecutesWithTheirRegions) {
+  SmallTrace small;
+  const ReplaySession session(small.trace, Device::CPU());
+  const StorageVersion latest = small.trace->Latest(*small.y.storage());
+  const std::vector<PlannedOp> planned = session.Plan({ReplayTarget{latest, Region{{4}, {8}}}});
+  EXPECT_EQ(OpNames(*small.trace, planned),
+            (std::vector<std::string>{"arange", "exp", "add_scalar", "mul_scalar_"}));
+  for (const PlannedOp& op : planned) {
+    ASSERT_EQ(op.regions.size(), 1u);
+    EXPECT_EQ(op.regions[0], (Region{{4}, {8}})) << small.trace->Node(op.vertex).def->name;
+    EXPECT_FALSE(op.whole);
+  }
+  EXPECT_EQ(session.ops_run(), 0);  // planning runs nothing
+}
+
+TEST(ReplaySessionTest, TheObserverSeesEveryOpsValuesAndCanStopTheRun) {
+  SmallTrace small;
+  ReplaySession session(small.trace, Device::CPU());
+  std::vector<std::string> seen;
+  std::vector<float> exp_values;
+  session.set_step_observer([&](const ReplayStep& step) {
+    seen.push_back(step.node->def->name);
+    if (step.node->def->name == "exp") exp_values = step.values[0].to_vector<float>();
+    EXPECT_EQ(step.regions[0], (Region{{2}, {4}}));
+    return true;
+  });
+  const StorageVersion latest = small.trace->Latest(*small.y.storage());
+  session.Run({ReplayTarget{latest, Region{{2}, {4}}}});
+  EXPECT_EQ(seen, (std::vector<std::string>{"arange", "exp", "add_scalar", "mul_scalar_"}));
+  EXPECT_EQ(exp_values, exp(arange(2, 4, 1, {.dtype = DType::kFloat32})).to_vector<float>());
+
+  int steps = 0;
+  session.set_step_observer([&](const ReplayStep&) { return ++steps < 2; });
+  try {
+    session.Run({ReplayTarget{latest, Region{{0}, {16}}}});
+    ADD_FAILURE() << "the run did not stop";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), absl::StatusCode::kCancelled);
+  }
+  EXPECT_EQ(steps, 2);
 }
 
 }  // namespace

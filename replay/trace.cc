@@ -252,6 +252,17 @@ std::string DescribeNode(const TraceNode& node) {
   return out;
 }
 
+OpCall MetaCallOf(const Trace& trace, const TraceNode& node) {
+  OpCall call{node.def, {}, node.attrs};
+  for (const TraceOperand& input : node.inputs) {
+    const TraceStorage storage = trace.Storage(input.value.storage_id);
+    const int64_t nbytes = CheckedByteSize(storage.sizes, storage.dtype, node.def->name);
+    call.inputs.push_back(
+        MakeTensor(FakeStorage(nbytes, Device::Meta()), input.layout, input.dtype));
+  }
+  return call;
+}
+
 std::shared_ptr<Trace> TraceOf(const Tensor& t) {
   return std::dynamic_pointer_cast<Trace>(t.storage()->recorder());
 }

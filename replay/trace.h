@@ -145,6 +145,10 @@ class Trace : public OpRecorder, public std::enable_shared_from_this<Trace> {
 // what errors raised while replaying the node say first.
 std::string DescribeNode(const TraceNode& node);
 
+// A call of `node`'s op over meta tensors with its operands' metadata (their storages are
+// `trace`'s), for the op's shape, region and RNG rules.
+OpCall MetaCallOf(const Trace& trace, const TraceNode& node);
+
 // The trace that recorded `t`'s storage, or null for a real or meta tensor.
 std::shared_ptr<Trace> TraceOf(const Tensor& t);
 
