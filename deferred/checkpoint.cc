@@ -83,10 +83,10 @@ std::string JoinNames(const std::vector<std::string>& names) {
 absl::Status load_checkpoint(nn::Module& module, const std::string& path,
                              const LoadCheckpointOptions& options) {
   const MaterializeOptions& materialize = options.materialize;
-  if (!materialize.device.is_cpu()) {
+  if (materialize.device && !materialize.device->is_cpu()) {
     return absl::UnavailableError(absl::StrFormat(
         "load_checkpoint: reading into %s is not available: this build loads into CPU memory",
-        materialize.device.ToString()));
+        materialize.device->ToString()));
   }
   absl::StatusOr<std::unique_ptr<Checkpoint>> opened = Checkpoint::Open(path);
   if (!opened.ok()) return opened.status();
@@ -102,6 +102,13 @@ absl::Status load_checkpoint(nn::Module& module, const std::string& path,
       const std::string& name = group.names.front();
       const Tensor& t = group.tensor;
       if (!t.defined() || (materialize.filter && !materialize.filter(name))) continue;
+      if (is_fake(t) && !materialize.device && !t.device().is_cpu()) {
+        ThrowErrorWithCode(absl::StatusCode::kUnavailable,
+                           "load_checkpoint: %s was created on %s, its home device, and this "
+                           "build loads into CPU memory only; set materialize.device to "
+                           "Device::CPU() to load it there",
+                           name, t.device().ToString());
+      }
       // As in a state dict, buffers that are not persistent are never in a checkpoint.
       if (!group.persistent) {
         if (is_fake(t)) unread.emplace_back(name, t);

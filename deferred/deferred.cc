@@ -1,9 +1,12 @@
 #include "deferred/deferred.h"
 
+#include <map>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "fake_tensor/dispatcher.h"
@@ -27,6 +30,22 @@ absl::Status CheckTargetDevice(Device device) {
                                                "materializes on the CPU only"));
   }
   return absl::OkStatus();
+}
+
+// The device `t` (named `name`) materializes on: `requested`, or else its home device,
+// which must be usable here (an error that says how to choose another).
+absl::StatusOr<Device> TargetDevice(const Tensor& t, const std::string& name,
+                                    const std::optional<Device>& requested) {
+  if (requested) return *requested;
+  const Device home = t.device();
+  if (absl::Status usable = CheckTargetDevice(home); !usable.ok()) {
+    return absl::Status(usable.code(),
+                        absl::StrCat(name, " was created on ", home.ToString(),
+                                     ", its home device: ", usable.message(),
+                                     "; set MaterializeOptions::device (or pass a device) "
+                                     "to materialize it elsewhere"));
+  }
+  return home;
 }
 
 // InvalidArgument naming `api` for an undefined or meta tensor, which have nothing to
@@ -102,10 +121,14 @@ absl::StatusOr<std::shared_ptr<nn::Module>> deferred_init(const ModuleFactory& f
 bool is_fake(const Tensor& t) { return t.defined() && t.is_fake(); }
 
 absl::Status materialize_module(nn::Module& module, const MaterializeOptions& options) {
-  if (absl::Status status = CheckTargetDevice(options.device); !status.ok()) return status;
-  // Per trace: fake storages to fill whole (one per storage: tied parameters and views
-  // share it), and tensors to replace by a shard.
+  if (options.device) {
+    if (absl::Status status = CheckTargetDevice(*options.device); !status.ok()) return status;
+  }
+  // Per trace and target device: fake storages to fill whole (one per storage: tied
+  // parameters and views share it), and tensors to replace by a shard.
   struct Work {
+    Trace* trace = nullptr;
+    Device device = Device::CPU();
     std::vector<Storage> whole;
     std::vector<std::pair<nn::NamedTensor, Region>> shards;
   };
@@ -119,7 +142,7 @@ absl::Status materialize_module(nn::Module& module, const MaterializeOptions& op
         selected.insert(selected.begin(), parameters.begin(), parameters.end());
       }
     }
-    absl::flat_hash_map<Trace*, Work> work_by_trace;
+    std::map<std::pair<Trace*, std::string>, Work> work_by_trace;
     absl::flat_hash_set<const StorageImpl*> whole_storages;
     for (const auto& [name, tensor] : selected) {
       if (!is_fake(tensor) || (options.filter && !options.filter(name))) continue;
@@ -130,7 +153,11 @@ absl::Status materialize_module(nn::Module& module, const MaterializeOptions& op
         ThrowErrorWithCode(absl::StatusCode::kFailedPrecondition,
                            "%s is fake but was not recorded by deferred_init", name);
       }
-      Work& work = work_by_trace[trace.get()];
+      absl::StatusOr<Device> device = TargetDevice(tensor, name, options.device);
+      if (!device.ok()) throw Error(std::string(device.status().message()), device.status().code());
+      Work& work = work_by_trace[{trace.get(), device->ToString()}];
+      work.trace = trace.get();
+      work.device = *device;
       std::optional<ShardSpec> spec;
       if (options.shard) spec = options.shard(name, tensor.sizes());
       if (spec) {
@@ -141,7 +168,8 @@ absl::Status materialize_module(nn::Module& module, const MaterializeOptions& op
         work.whole.push_back(tensor.storage());
       }
     }
-    for (auto& [trace, work] : work_by_trace) {
+    for (auto& [key, work] : work_by_trace) {
+      Trace* trace = work.trace;
       std::vector<ReplayTarget> targets;
       for (const Storage& storage : work.whole) {
         const StorageVersion value = trace->Latest(*storage);
@@ -152,7 +180,7 @@ absl::Status materialize_module(nn::Module& module, const MaterializeOptions& op
         const Shape& base = trace->Storage(value.storage_id).sizes;
         targets.push_back({value, BaseRegionOf(named.second.layout(), base, region)});
       }
-      ReplaySession session(trace->shared_from_this(), options.device);
+      ReplaySession session(trace->shared_from_this(), work.device);
       std::vector<RegionBuffer> results = session.Run(targets);
       // Shards first: a shard may share its buffer with a storage filled whole below.
       std::vector<Tensor> shards;
@@ -186,11 +214,16 @@ absl::Status materialize_module(nn::Module& module, const MaterializeOptions& op
   });
 }
 
-absl::StatusOr<Tensor> materialize_shard(const Tensor& t, const ShardSpec& spec, Device device) {
-  if (absl::Status status = CheckTargetDevice(device); !status.ok()) return status;
+absl::StatusOr<Tensor> materialize_shard(const Tensor& t, const ShardSpec& spec,
+                                         std::optional<Device> requested) {
+  if (requested) {
+    if (absl::Status status = CheckTargetDevice(*requested); !status.ok()) return status;
+  }
   if (absl::Status status = CheckMaterializable(t, "materialize_shard"); !status.ok()) {
     return status;
   }
+  absl::StatusOr<Device> device = TargetDevice(t, t.ToString(), requested);
+  if (!device.ok()) return device.status();
   absl::StatusOr<Region> region = spec.Resolve(t.sizes());
   if (!region.ok()) return region.status();
   Tensor result;
@@ -207,7 +240,7 @@ absl::StatusOr<Tensor> materialize_shard(const Tensor& t, const ShardSpec& spec,
     }
     const StorageVersion value = trace->Latest(*t.storage());
     const Shape& base = trace->Storage(value.storage_id).sizes;
-    ReplaySession session(trace, device);
+    ReplaySession session(trace, *device);
     const RegionBuffer buffer =
         session.Run({ReplayTarget{value, BaseRegionOf(t.layout(), base, *region)}})[0];
     result = CompactShard(ViewOfRegion(buffer, t.layout(), t.dtype(), base, *region));
@@ -216,19 +249,24 @@ absl::StatusOr<Tensor> materialize_shard(const Tensor& t, const ShardSpec& spec,
   return result;
 }
 
-absl::StatusOr<Tensor> materialize_tensor(const Tensor& t, Device device) {
-  if (absl::Status status = CheckTargetDevice(device); !status.ok()) return status;
+absl::StatusOr<Tensor> materialize_tensor(const Tensor& t, std::optional<Device> requested) {
+  if (requested) {
+    if (absl::Status status = CheckTargetDevice(*requested); !status.ok()) return status;
+  }
   if (absl::Status status = CheckMaterializable(t, "materialize_tensor"); !status.ok()) {
     return status;
   }
+  if (t.has_data() && !requested) return t;
+  absl::StatusOr<Device> device = TargetDevice(t, t.ToString(), requested);
+  if (!device.ok()) return device.status();
   Tensor result;
   absl::Status status = CatchErrors([&] {
     if (t.has_data()) {
-      if (t.device() != device) {
+      if (t.device() != *device) {
         ThrowErrorWithCode(absl::StatusCode::kUnimplemented,
                            "materialize_tensor: moving a real tensor from %s to %s is not "
                            "supported",
-                           t.device().ToString(), device.ToString());
+                           t.device().ToString(), device->ToString());
       }
       result = t;
       return;
@@ -237,7 +275,7 @@ absl::StatusOr<Tensor> materialize_tensor(const Tensor& t, Device device) {
     if (trace == nullptr) {
       ThrowError("materialize_tensor: %s has no data and no recording to replay", t.ToString());
     }
-    ReplaySession session(trace, device);
+    ReplaySession session(trace, *device);
     result = MakeTensor(session.RunWhole({trace->Latest(*t.storage())})[0], t.layout(), t.dtype());
   });
   if (!status.ok()) return status;

@@ -65,8 +65,9 @@ struct ShardInfo {
 };
 
 struct MaterializeOptions {
-  // Where the tensors' bytes go.
-  Device device = Device::CPU();
+  // Where the tensors' bytes go; unset: each tensor's home device, the one it was created
+  // on while recording.
+  std::optional<Device> device;
   // Materialize buffers only, leaving parameters fake.
   bool buffers_only = false;
   // When set, only tensors whose dotted name it accepts are materialized.
@@ -86,24 +87,27 @@ struct MaterializeOptions {
 // shared by several tensors are computed once, and intermediates are shared and freed
 // after their last use. Thread-safe: concurrent calls on one module tree (or on a parent
 // and its child) all succeed, and each tensor ends with the values of exactly one replay.
-// Errors: Unavailable for a device this process cannot use; InvalidArgument for the meta
-// device or an invalid one (cuda:-1); whatever the `filter` and `shard` callbacks throw,
-// as a Status; the error of a failing op otherwise.
+// Errors: Unavailable for a device this process cannot use (naming the tensor when it is
+// its home device); InvalidArgument for the meta device or an invalid one (cuda:-1);
+// whatever the `filter` and `shard` callbacks throw, as a Status; the error of a failing
+// op otherwise.
 absl::Status materialize_module(nn::Module& module, const MaterializeOptions& options = {});
 
-// A new contiguous real tensor on `device` holding the part of `t` that `spec` selects,
+// A new contiguous real tensor on `device` (unset: `t`'s home device) holding the part of
+// `t` that `spec` selects,
 // bitwise equal to that slice of the fully materialized tensor. Only the recorded ops the
 // part depends on run, each over only the region it needs (ops without a region rule
 // compute their whole output). `t` is not changed. InvalidArgument for a bad spec, an
 // undefined tensor or a meta tensor (which has no values); other errors as for
 // materialize_module.
 absl::StatusOr<Tensor> materialize_shard(const Tensor& t, const ShardSpec& spec,
-                                         Device device = Device::CPU());
+                                         std::optional<Device> device = std::nullopt);
 
-// A real tensor with `t`'s values on `device`: computed from the trace for a fake `t`
-// (which stays fake), `t` itself when it is already real on `device`. Errors as for
-// materialize_module, and InvalidArgument for an undefined or meta tensor.
-absl::StatusOr<Tensor> materialize_tensor(const Tensor& t, Device device = Device::CPU());
+// A real tensor with `t`'s values on `device` (unset: `t`'s home device): computed from
+// the trace for a fake `t` (which stays fake), `t` itself when it is already real there.
+// Errors as for materialize_module, and InvalidArgument for an undefined or meta tensor.
+absl::StatusOr<Tensor> materialize_tensor(const Tensor& t,
+                                          std::optional<Device> device = std::nullopt);
 
 }  // namespace deferred
 

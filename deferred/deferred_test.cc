@@ -9,11 +9,14 @@
 #include "fake_tensor/ops/random.h"
 #include "fake_tensor/ops/shape_ops.h"
 #include "fake_tensor/recorder.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/equivalence.h"
 
 namespace deferred {
 namespace {
+
+using ::testing::HasSubstr;
 
 // A small model whose constructor derives a buffer from a parameter, edits a parameter
 // in place through a view, and ties two parameters.
@@ -191,6 +194,49 @@ TEST(DeferredInitTest, UnavailableDeviceIsAStatus) {
   const absl::Status status = materialize_module(**deferred, {.device = Device::CUDA(0)});
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(is_fake((*deferred)->parameter("bias")));
+}
+
+// A model whose constructor puts one tensor on cuda:0 explicitly.
+class OnCuda : public nn::Module {
+ public:
+  OnCuda() : Module("OnCuda") {
+    register_parameter("cpu_weight", randn({3, 4}));
+    register_parameter("cuda_weight", randn({3, 4}, {.device = Device::CUDA(0)}));
+  }
+};
+
+TEST(DeferredInitTest, TensorsMaterializeOnTheirHomeDeviceUnlessTold) {
+  manual_seed(8);
+  absl::StatusOr<std::shared_ptr<OnCuda>> deferred = deferred_init<OnCuda>();
+  ASSERT_TRUE(deferred.ok()) << deferred.status();
+  const Tensor cuda_weight = (*deferred)->parameter("cuda_weight");
+  EXPECT_EQ(cuda_weight.device(), Device::CUDA(0));
+  // Not silently on the CPU: its home device, which this build cannot use, named with the
+  // way out.
+  const absl::Status status = materialize_module(**deferred);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("cuda_weight was created on cuda:0"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("MaterializeOptions::device"));
+  EXPECT_TRUE(is_fake((*deferred)->parameter("cpu_weight")));  // nothing changed
+  EXPECT_EQ(materialize_tensor(cuda_weight).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(materialize_shard(cuda_weight, ShardSpec::Chunk(0, 0, 2)).status().code(),
+            absl::StatusCode::kUnavailable);
+  // The CPU home of the other tensor is the default.
+  absl::StatusOr<Tensor> cpu_weight = materialize_tensor((*deferred)->parameter("cpu_weight"));
+  ASSERT_TRUE(cpu_weight.ok()) << cpu_weight.status();
+  EXPECT_TRUE(cpu_weight->device().is_cpu());
+
+  // Told otherwise, both land on the CPU with the values a CPU construction gives.
+  absl::StatusOr<Tensor> moved = materialize_tensor(cuda_weight, Device::CPU());
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  ASSERT_TRUE(materialize_module(**deferred, {.device = Device::CPU()}).ok());
+  EXPECT_TRUE((*deferred)->parameter("cuda_weight").device().is_cpu());
+  EXPECT_TRUE(TensorsBitwiseEqual(*moved, (*deferred)->parameter("cuda_weight")));
+  manual_seed(8);
+  const Tensor cpu_first = randn({3, 4});
+  const Tensor cpu_second = randn({3, 4});
+  EXPECT_TRUE(TensorsBitwiseEqual(cpu_first, (*deferred)->parameter("cpu_weight")));
+  EXPECT_TRUE(TensorsBitwiseEqual(cpu_second, (*deferred)->parameter("cuda_weight")));
 }
 
 class Repeated : public nn::Module {

@@ -108,10 +108,11 @@ absl::StatusOr<Region> ShardSpec::Resolve(const Shape& sizes) const {
         stop = start + base + (rank < extra ? 1 : 0);
       }
     }
-    if (start < 0 || stop > size || start >= stop) {
+    // An empty part is valid (torch.tensor_split gives a rank past the end a 0-row
+    // tensor), so that a loop over all ranks needs no special case.
+    if (start < 0 || stop > size || start > stop) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "shard spec: %s selects [%d, %d) of dim %d of shape %s, which is empty or out of "
-          "bounds",
+          "shard spec: %s selects [%d, %d) of dim %d of shape %s, which is out of bounds",
           ToString(), start, stop, dim, ShapeToString(sizes)));
     }
     region.start[dim] = start;

@@ -24,9 +24,10 @@ class ShardSpec {
   // [start, stop) along `dim` (negative dims count from the end).
   static ShardSpec Range(int dim, int64_t start, int64_t stop);
   // torch.chunk: parts of ceil(size / world) elements; the last may be shorter, and ranks
-  // past the last part have none (an error when resolved).
+  // past the last part have an empty one.
   static ShardSpec Chunk(int dim, int rank, int world);
-  // torch.tensor_split: the first size % world parts have one element more.
+  // torch.tensor_split: the first size % world parts have one element more; when world >
+  // size, the last ranks' parts are empty.
   static ShardSpec TensorSplit(int dim, int rank, int world);
 
   // A spec written as parts joined by '+', each `chunk(DIM,RANK,WORLD)`,
@@ -39,8 +40,8 @@ class ShardSpec {
   ShardSpec And(const ShardSpec& other) const;
 
   // The region of a tensor of `sizes` this spec selects. InvalidArgument for a dim out of
-  // range, a dim given twice, rank outside [0, world), world < 1, or a region that is
-  // empty or out of bounds.
+  // range, a dim given twice, rank outside [0, world), world < 1, or a range out of
+  // bounds. A part may be empty: the region then has a zero-size dim.
   absl::StatusOr<Region> Resolve(const Shape& sizes) const;
 
   // "dim 0: chunk 1 of 4; dim 1: [0, 128)".

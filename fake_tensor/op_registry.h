@@ -75,6 +75,10 @@ using RegionRule =
 struct OpDef {
   std::string name;
   OpKind kind = OpKind::kFunctional;
+  // kInPlace only: the op writes every element of its target without reading it (fills,
+  // random samplers, copy_), so what the target held before is dead where it writes and
+  // replay never computes it there.
+  bool overwrites = false;
   ShapeRule shape_rule;            // every kind but kView
   ViewRule view_rule;              // kView only
   RngWordsRule rng_words_per_element;  // set only for random ops

@@ -65,6 +65,7 @@ struct NodePlan {
   bool runs = false;
   bool writes = true;                // in-place: false when nothing written lies in range
   bool whole = false;                // computes more than asked (no region rule)
+  bool reads_old = true;             // in-place: reads the old version of its base
   std::vector<Region> input_regions;  // in each input's view index space
   std::vector<Region> output_regions; // buffer region of each output value
   Region write_region;               // in-place: the part of input 0's view written
@@ -85,6 +86,13 @@ class Planner {
 
   std::optional<ViewTransform> Transform(const TraceOperand& operand) {
     return ViewTransform::Decompose(operand.layout, Storage(operand.value).sizes);
+  }
+
+  // Whether `operand` is its storage itself: contiguous from offset 0, in its shape.
+  bool IsWholeStorage(const TraceOperand& operand) {
+    const Shape& sizes = Storage(operand.value).sizes;
+    return operand.layout.storage_offset == 0 && operand.layout.sizes == sizes &&
+           operand.layout.strides == ContiguousStrides(sizes);
   }
 
   // The base region of `operand`'s storage that `view_region` of the operand touches.
@@ -127,7 +135,10 @@ class Planner {
     plan.write_region = view_region;
     plan.writes = !view_region.empty();
     plan.output_regions = {written_base};
-    Need(graph_.Input(i, 0), written_base);  // the bytes the op does not overwrite
+    // An op that overwrites its target, when the target is its whole storage, leaves
+    // nothing of the old version in its buffer: the ops that made it are dead there.
+    plan.reads_old = !(node.def->overwrites && plan.writes && IsWholeStorage(self));
+    if (plan.reads_old) Need(graph_.Input(i, 0), written_base);  // bytes not overwritten
     if (!plan.writes) return plan;
     std::optional<RegionPlan> rule;
     if (node.def->region_rule && view_region != Region::Full(view_sizes)) {
@@ -140,7 +151,7 @@ class Planner {
         plan.write_region = Region::Full(view_sizes);
         written_base = BoundingUnion(written_base, Image(self, plan.write_region));
         plan.output_regions = {written_base};
-        Need(graph_.Input(i, 0), written_base);
+        if (plan.reads_old) Need(graph_.Input(i, 0), written_base);
       }
       for (const TraceOperand& input : node.inputs) plan.input_regions.push_back(Region::Full(input.layout.sizes));
     } else {
@@ -260,14 +271,20 @@ RegionBuffer CopyRegion(const RegionBuffer& source, const Region& region, DType 
   return RegionBuffer{to.storage(), region};
 }
 
-// RunEager of a recorded node's call; an error names the node and where it was recorded
-// ("normal_ at examples/models/llama.cc:57 in layers.3.mlp: ...").
-std::vector<Tensor> RunRecorded(const TraceNode& node, OpCall& call) {
+// fn(), whose errors name `node` and where it was recorded ("normal_ at
+// examples/models/llama.cc:57 in layers.3.mlp: ...").
+template <typename Fn>
+auto ForNode(const TraceNode& node, Fn&& fn) {
   try {
-    return RunEager(call);
+    return std::forward<Fn>(fn)();
   } catch (const Error& e) {
     throw Error(absl::StrCat(DescribeNode(node), ": ", e.what()), e.code());
   }
+}
+
+// RunEager of a recorded node's call; an error names the node.
+std::vector<Tensor> RunRecorded(const TraceNode& node, OpCall& call) {
+  return ForNode(node, [&] { return RunEager(call); });
 }
 
 }  // namespace
@@ -316,12 +333,13 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
 
   // Remaining reads of each value; a target counts as one read that never ends.
   std::vector<int64_t> reads(graph.num_values(), 0);
-  // Whether running node i reads operand k: an in-place op always reads the old version
-  // of its base (operand 0), and reads the others only if it writes something needed; no
+  // Whether running node i reads operand k: an in-place op reads the old version of its
+  // base (operand 0) unless it overwrites all of it, and the others only if it writes
+  // something needed; no
   // op reads an operand of which its plan needs nothing (e.g. a cat part outside the region).
   auto reads_operand = [&](size_t i, size_t k) {
     const bool in_place = nodes[i]->def->kind == OpKind::kInPlace;
-    if (in_place && k == 0) return true;
+    if (in_place && k == 0) return plans[i].reads_old;
     return plans[i].writes && !plans[i].input_regions[k].empty();
   };
   for (size_t i = 0; i < nodes.size(); ++i) {
@@ -340,9 +358,12 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
     if (!plan.runs) continue;
     OpCall call{node.def, {}, plan.attrs};
     for (size_t k = 0; plan.writes && k < node.inputs.size(); ++k) {
+      if (k == 0 && node.def->kind == OpKind::kInPlace) {
+        call.inputs.emplace_back();  // the target: a view of the next version, below
+        continue;
+      }
       const TraceOperand& input = node.inputs[k];
-      const Region& region = k == 0 && node.def->kind == OpKind::kInPlace ? plan.write_region
-                                                                          : plan.input_regions[k];
+      const Region& region = plan.input_regions[k];
       call.inputs.push_back(reads_operand(i, k)
                                 ? RestrictedInput(planner, input, live[graph.Input(i, k)], region)
                                 : AllocateTensor(region.sizes(), input.dtype, device_));
@@ -354,20 +375,29 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
       const int32_t old_value = graph.Input(i, 0);
       const RegionBuffer& old = live[old_value];
       const Region& region = plan.output_regions[0];
-      // Write the next version into the old one's bytes when no one else reads those.
-      RegionBuffer next = reads[old_value] == 1 && old.region == region
-                              ? old
-                              : CopyRegion(old, region, planner.Storage(self.value).dtype, device_);
+      const DType dtype = planner.Storage(self.value).dtype;
+      // Write the next version into the old one's bytes when no one else reads those, and
+      // into new bytes when the op overwrites them all.
+      RegionBuffer next = ForNode(node, [&] {
+        if (!plan.reads_old) {
+          return RegionBuffer{AllocateTensor(region.sizes(), dtype, device_).storage(), region};
+        }
+        return reads[old_value] == 1 && old.region == region
+                   ? old
+                   : CopyRegion(old, region, dtype, device_);
+      });
       if (plan.writes) {
         call.inputs[0] = RestrictedInput(planner, self, next, plan.write_region);
         RunRecorded(node, call);
         ++ops_run_;
+        elements_computed_ += call.inputs[0].numel();
         observe(i, {call.inputs[0]});
       }
       live[graph.Output(i, 0)] = std::move(next);
     } else {
       std::vector<Tensor> outputs = RunRecorded(node, call);
       ++ops_run_;
+      for (const Tensor& output : outputs) elements_computed_ += output.numel();
       for (size_t k = 0; k < outputs.size(); ++k) {
         if (outputs[k].sizes() != plan.output_regions[k].sizes()) {
           ThrowErrorWithCode(absl::StatusCode::kInternal,

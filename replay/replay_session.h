@@ -64,7 +64,9 @@ using StepObserver = std::function<bool(const ReplayStep&)>;
 // Re-runs recorded ops of one trace, eagerly on `device`, to compute parts of storage
 // versions. A run first propagates the requested regions backwards through each op's
 // region rule (ops without one need their whole inputs), then executes forward, each op
-// over only the region it must produce. All targets of one run are planned together:
+// over only the region it must produce. Values that an overwriting in-place op (OpDef::
+// overwrites) replaces in a whole storage are never computed: an init followed by a
+// re-init costs one fill. All targets of one run are planned together:
 // each op runs at most once, and every intermediate is freed right after its last read
 // (in-place ops reuse their base's bytes when nothing else reads the old version).
 class ReplaySession {
@@ -89,8 +91,10 @@ class ReplaySession {
   // through a replay this way). When it returns false, Run throws `Error` (Cancelled).
   void set_step_observer(StepObserver observer) { observer_ = std::move(observer); }
 
-  // Ops executed by this session so far.
+  // Ops executed by this session so far, and the output elements they computed (for an
+  // in-place op, the elements it wrote).
   int64_t ops_run() const { return ops_run_; }
+  int64_t elements_computed() const { return elements_computed_; }
   // Names of ops that computed more than was asked of them because they have no region
   // rule (or their rule declined), in execution order.
   const std::vector<std::string>& whole_fallbacks() const { return whole_fallbacks_; }
@@ -99,6 +103,7 @@ class ReplaySession {
   std::shared_ptr<const Trace> trace_;
   Device device_;
   int64_t ops_run_ = 0;
+  int64_t elements_computed_ = 0;
   std::vector<std::string> whole_fallbacks_;
   StepObserver observer_;
 };

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <new>
 #include <string>
@@ -12,6 +13,9 @@
 #include "fake_tensor/error.h"
 #include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
+#include "fake_tensor/ops/random.h"
+#include "fake_tensor/ops/views.h"
+#include "fake_tensor/generator.h"
 #include "fake_tensor/recorder.h"
 #include "gtest/gtest.h"
 #include "replay/trace.h"
@@ -133,6 +137,86 @@ TEST(ReplaySessionTest, TheObserverSeesEveryOpsValuesAndCanStopTheRun) {
     EXPECT_EQ(e.code(), absl::StatusCode::kCancelled);
   }
   EXPECT_EQ(steps, 2);
+}
+
+// Records `build` into a trace with the generator at seed 3 and returns the tensor it
+// makes; `eager` gets the same ops run eagerly from the same seed.
+Tensor RecordAndRunEagerly(const std::function<Tensor()>& build, std::shared_ptr<Trace>& trace,
+                           Tensor& eager) {
+  manual_seed(3);
+  eager = build();
+  manual_seed(3);
+  trace = std::make_shared<Trace>();
+  RecordingMode mode(trace);
+  ScopedDispatchMode scope(&mode);
+  return build();
+}
+
+TEST(ReplaySessionTest, AnInitOverwrittenByAReInitIsNeverComputed) {
+  std::shared_ptr<Trace> trace;
+  Tensor eager;
+  const Tensor w = RecordAndRunEagerly(
+      [] {
+        Tensor t = empty({16, 4});
+        uniform_(t, -1.0, 1.0);  // the layer's init...
+        normal_(t, 0.0, 0.02);   // ...overwritten by the model's
+        return t;
+      },
+      trace, eager);
+  ReplaySession session(trace, Device::CPU());
+  const StorageVersion latest = trace->Latest(*w.storage());
+  const Storage whole = session.RunWhole({latest})[0];
+  EXPECT_EQ(session.ops_run(), 1);  // normal_ only: not empty, not uniform_
+  EXPECT_EQ(session.elements_computed(), 64);
+  EXPECT_EQ(MakeTensor(whole, w.layout(), w.dtype()).to_vector<float>(), eager.to_vector<float>());
+
+  ReplaySession shard(trace, Device::CPU());
+  const RegionBuffer rows = shard.Run({ReplayTarget{latest, Region{{4, 0}, {8, 4}}}})[0];
+  EXPECT_EQ(shard.ops_run(), 1);
+  EXPECT_EQ(shard.elements_computed(), 16);
+  const Tensor values = MakeTensor(rows.storage, TensorLayout{{4, 4}, {4, 1}, 0}, DType::kFloat32);
+  const std::vector<float> all = eager.to_vector<float>();
+  EXPECT_EQ(values.to_vector<float>(), std::vector<float>(all.begin() + 16, all.begin() + 32));
+}
+
+TEST(ReplaySessionTest, OldValuesStillReadAreComputed) {
+  // Through a view that covers part of the storage, the rest of the old version survives.
+  std::shared_ptr<Trace> trace;
+  Tensor eager;
+  const Tensor w = RecordAndRunEagerly(
+      [] {
+        Tensor t = zeros({4, 4});
+        normal_(narrow(t, 0, 1, 2), 0.0, 1.0);
+        return t;
+      },
+      trace, eager);
+  ReplaySession session(trace, Device::CPU());
+  const Storage whole = session.RunWhole({trace->Latest(*w.storage())})[0];
+  EXPECT_EQ(session.ops_run(), 2);
+  EXPECT_EQ(MakeTensor(whole, w.layout(), w.dtype()).to_vector<float>(), eager.to_vector<float>());
+
+  // Another op that read the old version before the overwrite still gets it.
+  std::vector<Tensor> doubled;  // the eager run's, then the recorded one
+  const Tensor v = RecordAndRunEagerly(
+      [&] {
+        Tensor t = empty({8});
+        uniform_(t, 0.0, 1.0);
+        doubled.push_back(mul(t, 2.0));
+        fill_(t, 5.0);
+        return t;
+      },
+      trace, eager);
+  ReplaySession both(trace, Device::CPU());
+  const std::vector<Storage> results =
+      both.RunWhole({trace->Latest(*v.storage()), trace->Latest(*doubled[1].storage())});
+  EXPECT_EQ(both.ops_run(), 3);  // uniform_ (which overwrites empty), mul_scalar, fill_
+  EXPECT_EQ(MakeTensor(results[0], v.layout(), v.dtype()).to_vector<float>(),
+            std::vector<float>(8, 5.0f));
+  EXPECT_EQ(MakeTensor(results[1], doubled[1].layout(), DType::kFloat32).to_vector<float>(),
+            doubled[0].to_vector<float>());
+  ReplaySession latest_only(trace, Device::CPU());
+  latest_only.RunWhole({trace->Latest(*v.storage())});
+  EXPECT_EQ(latest_only.ops_run(), 1);  // fill_
 }
 
 }  // namespace

@@ -235,7 +235,7 @@ TEST(TraceFileTest, ReplayErrorsNameTheOpItsLineAndModule) {
   const absl::Status status = materialize_module(**loaded);
   SetAllocationLimit(0);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
-  // "empty at deferred/nn/embedding.cc:27 in transformer.wpe: allocating ..."
+  // "fill_ at deferred/nn/normalization.cc:37 in transformer.h.0.ln_2: allocating ..."
   const std::string message(status.message());
   EXPECT_TRUE(message.find(" at deferred/nn/") != std::string::npos ||
               message.find(" at examples/models/") != std::string::npos)

@@ -59,11 +59,15 @@ class Debugger {
       out_ << entry_.name << " is a real tensor: there is nothing to replay\n";
       return 0;
     }
-    out_ << absl::StrFormat(
-        "%s %s: %d ops; stopped after each (next, continue, break, print, "
-        "where, region, list, quit)\n",
-        entry_.name, ShapeText(entry_.tensor), recipe_.ops.size());
     ReplaySession session(recipe_.trace, Device::CPU());
+    const Region whole = Region::Full(recipe_.trace->Storage(recipe_.value.storage_id).sizes);
+    for (const PlannedOp& op : session.Plan({ReplayTarget{recipe_.value, whole}})) {
+      runs_.insert(op.vertex);
+    }
+    out_ << absl::StrFormat(
+        "%s %s: %d ops recorded, %d run (the others' values are overwritten); stopped after "
+        "each that runs (next, continue, break, print, where, region, list, quit)\n",
+        entry_.name, ShapeText(entry_.tensor), recipe_.ops.size(), runs_.size());
     session.set_step_observer([this](const ReplayStep& step) { return Stop(step); });
     const absl::Status status = CatchErrors([&] { session.RunWhole({recipe_.value}); });
     if (quit_) return 0;
@@ -153,8 +157,10 @@ class Debugger {
       } else if (command == "region") {
         for (const Region& region : step.regions) out_ << region.ToString() << "\n";
       } else if (command == "list") {
-        for (size_t i = 0; i < recipe_.ops.size(); ++i)
-          out_ << (i == index ? "=> " : "   ") << Line(i) << "\n";
+        for (size_t i = 0; i < recipe_.ops.size(); ++i) {
+          out_ << (i == index ? "=> " : "   ") << Line(i)
+               << (runs_.contains(recipe_.ops[i]) ? "" : "  (does not run)") << "\n";
+        }
       } else {
         out_ << "unknown command '" << command
              << "' (next, continue, break, print, where, region, list, quit)\n";
@@ -187,6 +193,7 @@ class Debugger {
   LineReader& input_;
   std::ostream& out_;
   std::set<std::string> breakpoints_;
+  std::set<Trace::Vertex> runs_;  // the ops the replay executes
   bool stepping_ = true;
   bool quit_ = false;
 };

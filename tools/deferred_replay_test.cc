@@ -105,9 +105,12 @@ const std::vector<GoldenCase>& GoldenCases() {
       {"debug_pipe", "debug tools/testdata/odd.dtrace log_of_negative",
        "list\nwhere\nnext\nprint\nprint [1:3]\nregion\nbreak "
        "nonfinite\ncontinue\nwhere\nbogus\nquit\n"},
-      {"debug_breakpoints",
+      {"debug_breakpoints", "debug tools/testdata/llama_tiny.dtrace rotary.inv_freq",
+       "break pow\ncontinue\nwhere\nprint [0:1]\nbreak rotary\ncontinue\nlist\ncontinue\n"},
+      // Only the last init of a re-initialized weight runs: the debugger stops at that one.
+      {"debug_overwritten_init",
        "debug tools/testdata/gpt2_tiny.dtrace transformer.h.1.mlp.c_proj.weight",
-       "break normal_\ncontinue\nwhere\nprint [0:2, 0:4]\ncontinue\n"},
+       "where\nprint [0:2, 0:4]\ncontinue\n"},
       {"usage_no_command", ""},
       {"usage_unknown_command", "frobnicate tools/testdata/odd.dtrace"},
       {"usage_unknown_option", "summary tools/testdata/odd.dtrace --colour"},

@@ -471,8 +471,12 @@ int Replay(const TraceFile& file, const Args& args) {
   if (args.positional.size() == 1) chosen = entries;
   absl::StatusOr<ShardSpec> spec = SpecOf(args);
   if (!spec.ok()) throw UsageError{std::string(spec.status().message())};
-  absl::StatusOr<Device> device = Device::Parse(args.Get("--device", "cpu"));
-  if (!device.ok()) throw UsageError{std::string(device.status().message())};
+  std::optional<Device> device;  // unset: each tensor's home device
+  if (args.Has("--device")) {
+    absl::StatusOr<Device> parsed = Device::Parse(args.Get("--device"));
+    if (!parsed.ok()) throw UsageError{std::string(parsed.status().message())};
+    device = *parsed;
+  }
   if (args.Has("--break-on-nonfinite")) {
     for (const NamedEntry& entry : chosen) {
       if (BreakOnNonfinite(entry)) return kCheckFailed;
@@ -488,8 +492,8 @@ int Replay(const TraceFile& file, const Args& args) {
     Progress progress(total);
     for (const NamedEntry& entry : chosen) {
       absl::StatusOr<Tensor> value = args.Has("--shard")
-                                         ? materialize_shard(entry.tensor, *spec, *device)
-                                         : materialize_tensor(entry.tensor, *device);
+                                         ? materialize_shard(entry.tensor, *spec, device)
+                                         : materialize_tensor(entry.tensor, device);
       progress.Add(BytesOf(entry.tensor));
       if (!value.ok()) {
         std::cerr << "deferred-replay: " << entry.name << ": " << value.status().message() << "\n";

@@ -239,6 +239,7 @@ const bool registered = [] {
                           .region_rule = ElementwiseRegionRule});
   registry.RegisterOp(OpDef{.name = "fill_",
                             .kind = OpKind::kInPlace,
+                            .overwrites = true,
                             .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 1);
                               const Tensor& self = call.inputs[0];
@@ -254,6 +255,7 @@ const bool registered = [] {
                           .region_rule = ElementwiseRegionRule});
   registry.RegisterOp(OpDef{.name = "copy_",
                             .kind = OpKind::kInPlace,
+                            .overwrites = true,
                             .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 2);
                               const Tensor& self = call.inputs[0];

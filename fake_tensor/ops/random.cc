@@ -125,6 +125,7 @@ void RegisterRandomOp(const char* name, std::function<int64_t(const OpCall&)> wo
   OpRegistry::Global().RegisterOp(OpDef{
       .name = name,
       .kind = OpKind::kInPlace,
+      .overwrites = true,
       .shape_rule =
           [check](const OpCall& call) {
             const std::string& op = call.def->name;
