@@ -65,22 +65,10 @@ void CheckNoPartialOverlap(const OpCall& call) {
 
 // Reserves the call's Philox blocks and records where they start in its attrs. Done here,
 // before any mode runs the call, so that every mode (and every device, meta included)
-// advances the generator identically. The shape rule validates the call first, so misuse
-// reserves nothing.
+// advances the generator identically. The shape rule validates the call first (in
+// RngBlocksOf), so misuse reserves nothing.
 void ReserveRng(OpCall& call) {
-  const std::vector<TensorSpec> specs = OutputSpecsOf(call);
-  unsigned __int128 numel = 0;  // each output's count fits in int64; their sum may not
-  if (call.def->kind == OpKind::kInPlace) {
-    numel = call.inputs[0].numel();
-  } else {
-    for (const TensorSpec& spec : specs) numel += NumElements(spec.sizes);
-  }
-  const unsigned __int128 blocks =
-      (numel * static_cast<uint64_t>(call.def->rng_words_per_element(call)) + 3) / 4;
-  if (blocks > std::numeric_limits<uint64_t>::max()) {
-    ThrowError("%s: needs more than 2^64 Philox blocks", call.def->name);
-  }
-  const RngState start = ReserveRngBlocks(static_cast<uint64_t>(blocks));
+  const RngState start = ReserveRngBlocks(RngBlocksOf(call));
   call.attrs.Set("seed", std::bit_cast<int64_t>(start.seed));
   call.attrs.Set("offset", std::bit_cast<int64_t>(start.offset));
 }
@@ -108,6 +96,22 @@ ScopedDispatchMode::ScopedDispatchMode(DispatchMode* mode) { mode_stack.push_bac
 ScopedDispatchMode::~ScopedDispatchMode() { mode_stack.pop_back(); }
 
 DispatchMode* CurrentDispatchMode() { return mode_stack.empty() ? nullptr : mode_stack.back(); }
+
+uint64_t RngBlocksOf(const OpCall& call) {
+  const std::vector<TensorSpec> specs = OutputSpecsOf(call);
+  unsigned __int128 numel = 0;  // each output's count fits in int64; their sum may not
+  if (call.def->kind == OpKind::kInPlace) {
+    numel = call.inputs[0].numel();
+  } else {
+    for (const TensorSpec& spec : specs) numel += NumElements(spec.sizes);
+  }
+  const unsigned __int128 blocks =
+      (numel * static_cast<uint64_t>(call.def->rng_words_per_element(call)) + 3) / 4;
+  if (blocks > std::numeric_limits<uint64_t>::max()) {
+    ThrowError("%s: needs more than 2^64 Philox blocks", call.def->name);
+  }
+  return static_cast<uint64_t>(blocks);
+}
 
 Device OutputDevice(const OpCall& call) {
   if (call.def->kind == OpKind::kFactory) return call.attrs.Get<Device>("device");

@@ -1,6 +1,7 @@
 #ifndef DEFERRED_FAKE_TENSOR_DISPATCHER_H_
 #define DEFERRED_FAKE_TENSOR_DISPATCHER_H_
 
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -58,6 +59,10 @@ std::vector<Tensor> RunEager(OpCall& call);
 
 // The device a call's outputs live on: attr "device" for factories, else input 0's.
 Device OutputDevice(const OpCall& call);
+
+// The Philox blocks a random op's call draws: ceil(elements written x words per element
+// / 4). Throws `Error` past 2^64 blocks.
+uint64_t RngBlocksOf(const OpCall& call);
 
 }  // namespace deferred
 

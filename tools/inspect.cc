@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "deferred/trace_file.h"
+#include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 #include "replay/replay_session.h"
 
@@ -117,18 +118,9 @@ absl::StatusOr<NamedEntry> FindEntry(const std::vector<NamedEntry>& entries,
 
 std::optional<RngCoordinates> RngOf(const Trace& trace, const TraceNode& node) {
   if (!node.def->is_random()) return std::nullopt;
-  const OpCall call = MetaCallOf(trace, node);
-  int64_t numel = 0;
-  if (node.def->kind == OpKind::kInPlace) {
-    numel = NumElements(node.inputs[0].layout.sizes);
-  } else {
-    for (const TraceOperand& output : node.outputs) numel += NumElements(output.layout.sizes);
-  }
-  const unsigned __int128 words = static_cast<unsigned __int128>(numel) *
-                                  static_cast<uint64_t>(node.def->rng_words_per_element(call));
   return RngCoordinates{std::bit_cast<uint64_t>(node.attrs.Get<int64_t>("seed")),
                         std::bit_cast<uint64_t>(node.attrs.Get<int64_t>("offset")),
-                        static_cast<uint64_t>((words + 3) / 4)};
+                        RngBlocksOf(MetaCallOf(trace, node))};
 }
 
 std::string CallText(const TraceNode& node, const std::vector<std::string>& inputs) {
