@@ -18,27 +18,13 @@
 namespace deferred {
 namespace {
 
-absl::Status CheckTargetDevice(Device device) {
-  if (absl::Status valid = device.Validate(); !valid.ok()) return valid;
-  if (device.is_meta()) {
-    return absl::InvalidArgumentError(
-        "cannot materialize on the meta device: meta tensors hold no data");
-  }
-  if (device.is_cuda()) {
-    return absl::UnavailableError(absl::StrCat("device ", device.ToString(),
-                                               " is not available: this build of deferred "
-                                               "materializes on the CPU only"));
-  }
-  return absl::OkStatus();
-}
-
 // The device `t` (named `name`) materializes on: `requested`, or else its home device,
 // which must be usable here (an error that says how to choose another).
 absl::StatusOr<Device> TargetDevice(const Tensor& t, const std::string& name,
                                     const std::optional<Device>& requested) {
   if (requested) return *requested;
   const Device home = t.device();
-  if (absl::Status usable = CheckTargetDevice(home); !usable.ok()) {
+  if (absl::Status usable = check_device(home); !usable.ok()) {
     return absl::Status(usable.code(),
                         absl::StrCat(name, " was created on ", home.ToString(),
                                      ", its home device: ", usable.message(),
@@ -120,9 +106,23 @@ absl::StatusOr<std::shared_ptr<nn::Module>> deferred_init(const ModuleFactory& f
 
 bool is_fake(const Tensor& t) { return t.defined() && t.is_fake(); }
 
+absl::Status check_device(Device device) {
+  if (absl::Status valid = device.Validate(); !valid.ok()) return valid;
+  if (device.is_meta()) {
+    return absl::InvalidArgumentError(
+        "cannot materialize on the meta device: meta tensors hold no data");
+  }
+  if (device.is_cuda()) {
+    return absl::UnavailableError(absl::StrCat("device ", device.ToString(),
+                                               " is not available: this build of deferred "
+                                               "materializes on the CPU only"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status materialize_module(nn::Module& module, const MaterializeOptions& options) {
   if (options.device) {
-    if (absl::Status status = CheckTargetDevice(*options.device); !status.ok()) return status;
+    if (absl::Status status = check_device(*options.device); !status.ok()) return status;
   }
   // Per trace and target device: fake storages to fill whole (one per storage: tied
   // parameters and views share it), and tensors to replace by a shard.
@@ -217,7 +217,7 @@ absl::Status materialize_module(nn::Module& module, const MaterializeOptions& op
 absl::StatusOr<Tensor> materialize_shard(const Tensor& t, const ShardSpec& spec,
                                          std::optional<Device> requested) {
   if (requested) {
-    if (absl::Status status = CheckTargetDevice(*requested); !status.ok()) return status;
+    if (absl::Status status = check_device(*requested); !status.ok()) return status;
   }
   if (absl::Status status = CheckMaterializable(t, "materialize_shard"); !status.ok()) {
     return status;
@@ -251,7 +251,7 @@ absl::StatusOr<Tensor> materialize_shard(const Tensor& t, const ShardSpec& spec,
 
 absl::StatusOr<Tensor> materialize_tensor(const Tensor& t, std::optional<Device> requested) {
   if (requested) {
-    if (absl::Status status = CheckTargetDevice(*requested); !status.ok()) return status;
+    if (absl::Status status = check_device(*requested); !status.ok()) return status;
   }
   if (absl::Status status = CheckMaterializable(t, "materialize_tensor"); !status.ok()) {
     return status;

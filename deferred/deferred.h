@@ -57,6 +57,12 @@ absl::StatusOr<std::shared_ptr<M>> deferred_init(Args&&... args) {
 // True for a tensor recorded by deferred_init and not yet materialized.
 bool is_fake(const Tensor& t);
 
+// OK when this process can materialize tensors on `device`; otherwise the error
+// materialize_module returns for it (Unavailable for a GPU this build cannot use,
+// InvalidArgument for the meta device or an invalid one). Programs use it to choose a
+// device: the rank's GPU when it has one, else the CPU.
+absl::Status check_device(Device device);
+
 // One tensor that materialize_module replaced by a shard.
 struct ShardInfo {
   std::string name;

@@ -194,6 +194,10 @@ TEST(DeferredInitTest, UnavailableDeviceIsAStatus) {
   const absl::Status status = materialize_module(**deferred, {.device = Device::CUDA(0)});
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(is_fake((*deferred)->parameter("bias")));
+  // check_device says so beforehand, with the same error.
+  EXPECT_EQ(check_device(Device::CUDA(0)), status);
+  EXPECT_TRUE(check_device(Device::CPU()).ok());
+  EXPECT_EQ(check_device(Device::Meta()).code(), absl::StatusCode::kInvalidArgument);
 }
 
 // A model whose constructor puts one tensor on cuda:0 explicitly.

@@ -32,8 +32,8 @@ void AddModules(const nn::Module& module, const std::string& name, SavedModel& s
 
 }  // namespace
 
-absl::Status save_trace(const nn::Module& module, const std::string& path,
-                        const SaveTraceOptions& options) {
+absl::StatusOr<std::string> serialize_trace(const nn::Module& module,
+                                            const SaveTraceOptions& options) {
   SavedModel saved;
   absl::Status status = CatchErrors([&] {
     AddModules(module, "", saved);
@@ -54,7 +54,12 @@ absl::Status save_trace(const nn::Module& module, const std::string& path,
     }
   });
   if (!status.ok()) return status;
-  absl::StatusOr<std::string> text = EncodeTraceFile(saved);
+  return EncodeTraceFile(saved);
+}
+
+absl::Status save_trace(const nn::Module& module, const std::string& path,
+                        const SaveTraceOptions& options) {
+  absl::StatusOr<std::string> text = serialize_trace(module, options);
   if (!text.ok()) return text.status();
   return WriteFileAtomically(path, *text);
 }
@@ -62,10 +67,17 @@ absl::Status save_trace(const nn::Module& module, const std::string& path,
 absl::StatusOr<std::shared_ptr<nn::Module>> load_trace(const std::string& path) {
   absl::StatusOr<std::string> text = ReadFileToString(path, kMaxTraceFileBytes);
   if (!text.ok()) return text.status();
-  absl::StatusOr<SavedModel> saved = DecodeTraceFile(*text);
-  if (!saved.ok()) {
-    return absl::Status(saved.status().code(), absl::StrCat(path, ": ", saved.status().message()));
+  absl::StatusOr<std::shared_ptr<nn::Module>> module = deserialize_trace(*text);
+  if (!module.ok()) {
+    return absl::Status(module.status().code(),
+                        absl::StrCat(path, ": ", module.status().message()));
   }
+  return module;
+}
+
+absl::StatusOr<std::shared_ptr<nn::Module>> deserialize_trace(std::string_view bytes) {
+  absl::StatusOr<SavedModel> saved = DecodeTraceFile(bytes);
+  if (!saved.ok()) return saved.status();
   std::shared_ptr<nn::Module> root;
   absl::Status status = CatchErrors([&] {
     absl::flat_hash_map<std::string, std::shared_ptr<nn::Module>> modules;

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -44,6 +45,12 @@ absl::Status save_trace(const nn::Module& module, const std::string& path,
 // corrupt or truncated file, FailedPrecondition for a newer format, InvalidArgument for
 // inconsistent content, each naming the line), and the file system's.
 absl::StatusOr<std::shared_ptr<nn::Module>> load_trace(const std::string& path);
+
+// The bytes save_trace writes, and the module tree load_trace makes of them: for traces
+// that travel by other means than files (a broadcast from rank 0). Errors as theirs.
+absl::StatusOr<std::string> serialize_trace(const nn::Module& module,
+                                            const SaveTraceOptions& options = {});
+absl::StatusOr<std::shared_ptr<nn::Module>> deserialize_trace(std::string_view bytes);
 
 }  // namespace deferred
 

@@ -152,6 +152,27 @@ TEST(TraceFileTest, LayersAndModelsRoundTrip) {
   }
 }
 
+// serialize_trace gives the bytes save_trace writes, and deserialize_trace a model that
+// materializes as the recorded one does.
+TEST(TraceFileTest, TraceBytesAreTheFileAndLoadWithoutOne) {
+  manual_seed(5);
+  absl::StatusOr<std::shared_ptr<examples::Llama>> model =
+      deferred_init<examples::Llama>(examples::LlamaConfig::Tiny());
+  ASSERT_TRUE(model.ok()) << model.status();
+  const std::string path = TempPath("bytes.dtrace");
+  ASSERT_TRUE(save_trace(**model, path).ok());
+  absl::StatusOr<std::string> bytes = serialize_trace(**model);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(*bytes, ReadText(path));
+  absl::StatusOr<std::shared_ptr<nn::Module>> loaded = deserialize_trace(*bytes);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_TRUE(materialize_module(**loaded).ok());
+  ASSERT_TRUE(materialize_module(**model).ok());
+  EXPECT_TRUE(ModulesBitwiseEqual(**model, **loaded));
+  EXPECT_EQ(deserialize_trace(bytes->substr(0, bytes->size() / 2)).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
 // A view parameter, a tie, a non-persistent buffer, and an op recorded after deferred_init
 // returned: each survives the file.
 class Tricky : public nn::Module {

@@ -95,4 +95,17 @@ Llama::Llama(const LlamaConfig& config) : Module("Llama"), config_(config) {
   });
 }
 
+std::vector<TensorParallelRule> LlamaTensorParallelRules() {
+  using Style = TensorParallelStyle;
+  return {
+      {"layers.*.self_attn.[qkv]_proj", Style::kColumnwise},
+      {"layers.*.self_attn.o_proj", Style::kRowwise},
+      {"layers.*.mlp.gate_proj", Style::kColumnwise},
+      {"layers.*.mlp.up_proj", Style::kColumnwise},
+      {"layers.*.mlp.down_proj", Style::kRowwise},
+      {"embed_tokens", Style::kColumnwise},
+      {"lm_head", Style::kColumnwise},
+  };
+}
+
 }  // namespace deferred::examples

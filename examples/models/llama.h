@@ -3,7 +3,10 @@
 
 #include <cstdint>
 
+#include <vector>
+
 #include "deferred/nn/module.h"
+#include "deferred/shard_plan.h"
 
 namespace deferred::examples {
 
@@ -61,6 +64,11 @@ class Llama : public nn::Module {
  private:
   LlamaConfig config_;
 };
+
+// Megatron-LM's tensor parallelism for Llama: q_proj, k_proj, v_proj, gate_proj and
+// up_proj column-wise, o_proj and down_proj row-wise, embed_tokens and lm_head split over
+// the vocabulary; the norms replicated.
+std::vector<TensorParallelRule> LlamaTensorParallelRules();
 
 }  // namespace deferred::examples
 
