@@ -87,17 +87,34 @@ class ProgramBuilder {
 
   Tensor RandomFunctional(const Tensor& a) {
     const Tensor b = RandomFactory(BroadcastableTo(a.sizes()), a.dtype());
-    switch (Uniform(0, 9)) {
+    // Floating results return to a's dtype from domains where the casts are defined.
+    const auto back = [&](const Tensor& t) { return to(t, a.dtype()); };
+    switch (Uniform(0, 24)) {
       case 0: return add(a, b);
       case 1: return sub(a, b);
       case 2: return mul(a, b);
       case 3: return div(a, add(b, 7));
       case 4: return where(lt(a, b), a, b);
-      case 5: return to(exp(div(a, 8)), a.dtype());
+      case 5: return back(exp(div(a, 8)));
       case 6: return clamp(a, -2, 2);
       case 7: return abs(neg(a));
-      case 8: return to(ge(a, b), a.dtype());
-      default: return mul(a, Uniform(-2, 2));
+      case 8: return back(ge(a, b));
+      case 9: return back(mul(tanh(a), 3));
+      case 10: return back(mul(sigmoid(a), 4));
+      case 11: return back(mul(erf(div(a, 2)), 3));
+      case 12: return back(log2(add(abs(a), 1)));
+      case 13: return back(exp2(clamp(a, -6, 6)));
+      case 14: return back(expm1(clamp(a, -4, 4)));
+      case 15: return back(log1p(abs(a)));
+      case 16: return back(mul(reciprocal(add(abs(a), 1)), 5));
+      case 17: return back(floor(div(a, 3)));
+      case 18: return back(ceil(div(a, 3)));
+      case 19: return back(round(div(a, 2)));
+      case 20: return sign(a);
+      case 21: return maximum(a, b);
+      case 22: return minimum(a, b);
+      case 23: return Uniform(0, 1) == 0 ? 2 - a : 3 + a;
+      default: return back(1.5 / add(abs(a), 1));
     }
   }
 

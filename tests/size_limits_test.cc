@@ -120,7 +120,14 @@ std::map<std::string, Driver> Drivers() {
       return Invocation{op + "_scalar_", {d.tensor()}, Attrs{{"other", Scalar(d.real())}}};
     };
   }
-  for (const char* name : {"neg", "abs", "exp", "log", "sqrt", "rsqrt", "sin", "cos"}) {
+  for (const char* name : {"maximum", "minimum"}) {
+    drivers[name] = [op = std::string(name)](Draw& d) {
+      return Invocation{op, {d.tensor(), d.tensor()}, {}};
+    };
+  }
+  for (const char* name : {"neg", "abs", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh",
+                           "sigmoid", "erf", "log2", "exp2", "expm1", "log1p", "reciprocal",
+                           "floor", "ceil", "round", "sign"}) {
     const std::string op = name;
     drivers[op] = [op](Draw& d) { return Invocation{op, {d.tensor()}, {}}; };
     drivers[op + "_"] = [op](Draw& d) { return Invocation{op + "_", {d.tensor()}, {}}; };

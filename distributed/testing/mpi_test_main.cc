@@ -50,8 +50,9 @@ int main(int argc, char** argv) {
   if (rank != 0) unsetenv("TEST_PREMATURE_EXIT_FILE");
   ::testing::InitGoogleTest(&argc, argv);
   if (rank != 0) {
-    ::testing::GTEST_FLAG(output) = "";
+    // Only rank 0 writes the report: ranks writing the same file at once would garble it.
     ::testing::TestEventListeners& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_xml_generator());
     delete listeners.Release(listeners.default_result_printer());
     listeners.Append(new deferred::distributed::RankFailurePrinter(rank));
   }

@@ -47,7 +47,8 @@ void CheckNotBool(const std::string& op, DType dtype) {
 struct BinaryOp {
   const char* name;
   ResultDType result;
-  bool rejects_bool;  // sub on bool, as in PyTorch
+  bool rejects_bool;           // sub on bool, as in PyTorch
+  bool tensors_only = false;   // no Scalar or in-place forms: maximum, minimum
 };
 
 constexpr BinaryOp kBinaryOps[] = {
@@ -57,6 +58,8 @@ constexpr BinaryOp kBinaryOps[] = {
     {"ne", ResultDType::kBool, false},      {"lt", ResultDType::kBool, false},
     {"le", ResultDType::kBool, false},      {"gt", ResultDType::kBool, false},
     {"ge", ResultDType::kBool, false},
+    {"maximum", ResultDType::kPromoted, false, /*tensors_only=*/true},
+    {"minimum", ResultDType::kPromoted, false, /*tensors_only=*/true},
 };
 
 struct UnaryOp {
@@ -70,6 +73,12 @@ constexpr UnaryOp kUnaryOps[] = {
     {"exp", ResultDType::kFloating, false}, {"log", ResultDType::kFloating, false},
     {"sqrt", ResultDType::kFloating, false}, {"rsqrt", ResultDType::kFloating, false},
     {"sin", ResultDType::kFloating, false}, {"cos", ResultDType::kFloating, false},
+    {"tanh", ResultDType::kFloating, false}, {"sigmoid", ResultDType::kFloating, false},
+    {"erf", ResultDType::kFloating, false}, {"log2", ResultDType::kFloating, false},
+    {"exp2", ResultDType::kFloating, false}, {"expm1", ResultDType::kFloating, false},
+    {"log1p", ResultDType::kFloating, false}, {"reciprocal", ResultDType::kFloating, false},
+    {"floor", ResultDType::kPromoted, true}, {"ceil", ResultDType::kPromoted, true},
+    {"round", ResultDType::kPromoted, true}, {"sign", ResultDType::kPromoted, false},
 };
 
 // Result spec of a binary op between inputs 0 and 1.
@@ -133,6 +142,7 @@ void RegisterBinaryOps(OpRegistry& registry) {
                                 return std::vector<TensorSpec>{BinarySpec(call, op)};
                               },
                             .region_rule = ElementwiseRegionRule});
+    if (op.tensors_only) continue;
     registry.RegisterOp(OpDef{.name = name + "_scalar", .shape_rule = [op](const OpCall& call) {
                                 CheckInputCount(call, 1);
                                 return std::vector<TensorSpec>{ScalarSpec(call, op)};
@@ -352,6 +362,30 @@ Tensor sqrt_(const Tensor& self, CallSite site) { return Unary("sqrt_", self, si
 Tensor rsqrt_(const Tensor& self, CallSite site) { return Unary("rsqrt_", self, site); }
 Tensor sin_(const Tensor& self, CallSite site) { return Unary("sin_", self, site); }
 Tensor cos_(const Tensor& self, CallSite site) { return Unary("cos_", self, site); }
+Tensor tanh(const Tensor& a, CallSite site) { return Unary("tanh", a, site); }
+Tensor sigmoid(const Tensor& a, CallSite site) { return Unary("sigmoid", a, site); }
+Tensor erf(const Tensor& a, CallSite site) { return Unary("erf", a, site); }
+Tensor log2(const Tensor& a, CallSite site) { return Unary("log2", a, site); }
+Tensor exp2(const Tensor& a, CallSite site) { return Unary("exp2", a, site); }
+Tensor expm1(const Tensor& a, CallSite site) { return Unary("expm1", a, site); }
+Tensor log1p(const Tensor& a, CallSite site) { return Unary("log1p", a, site); }
+Tensor reciprocal(const Tensor& a, CallSite site) { return Unary("reciprocal", a, site); }
+Tensor floor(const Tensor& a, CallSite site) { return Unary("floor", a, site); }
+Tensor ceil(const Tensor& a, CallSite site) { return Unary("ceil", a, site); }
+Tensor round(const Tensor& a, CallSite site) { return Unary("round", a, site); }
+Tensor sign(const Tensor& a, CallSite site) { return Unary("sign", a, site); }
+Tensor tanh_(const Tensor& self, CallSite site) { return Unary("tanh_", self, site); }
+Tensor sigmoid_(const Tensor& self, CallSite site) { return Unary("sigmoid_", self, site); }
+Tensor erf_(const Tensor& self, CallSite site) { return Unary("erf_", self, site); }
+Tensor log2_(const Tensor& self, CallSite site) { return Unary("log2_", self, site); }
+Tensor exp2_(const Tensor& self, CallSite site) { return Unary("exp2_", self, site); }
+Tensor expm1_(const Tensor& self, CallSite site) { return Unary("expm1_", self, site); }
+Tensor log1p_(const Tensor& self, CallSite site) { return Unary("log1p_", self, site); }
+Tensor reciprocal_(const Tensor& self, CallSite site) { return Unary("reciprocal_", self, site); }
+Tensor floor_(const Tensor& self, CallSite site) { return Unary("floor_", self, site); }
+Tensor ceil_(const Tensor& self, CallSite site) { return Unary("ceil_", self, site); }
+Tensor round_(const Tensor& self, CallSite site) { return Unary("round_", self, site); }
+Tensor sign_(const Tensor& self, CallSite site) { return Unary("sign_", self, site); }
 
 Tensor clamp(const Tensor& a, Scalar min, Scalar max, CallSite site) {
   return DispatchOne("clamp", {a}, Attrs{{"min", min}, {"max", max}}, site);
@@ -376,6 +410,12 @@ Tensor gt(const Tensor& a, const Tensor& b, CallSite site) { return Binary("gt",
 Tensor gt(const Tensor& a, Scalar b, CallSite site) { return BinaryScalar("gt", a, b, site); }
 Tensor ge(const Tensor& a, const Tensor& b, CallSite site) { return Binary("ge", a, b, site); }
 Tensor ge(const Tensor& a, Scalar b, CallSite site) { return BinaryScalar("ge", a, b, site); }
+Tensor maximum(const Tensor& a, const Tensor& b, CallSite site) {
+  return Binary("maximum", a, b, site);
+}
+Tensor minimum(const Tensor& a, const Tensor& b, CallSite site) {
+  return Binary("minimum", a, b, site);
+}
 
 Tensor to(const Tensor& a, DType dtype, CallSite site) {
   if (a.dtype() == dtype) return a;
@@ -399,6 +439,15 @@ Tensor operator*(const Tensor& a, Scalar b) { return mul(a, b, CallSite::Unknown
 Tensor operator*(Scalar a, const Tensor& b) { return mul(b, a, CallSite::Unknown()); }
 Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b, CallSite::Unknown()); }
 Tensor operator/(const Tensor& a, Scalar b) { return div(a, b, CallSite::Unknown()); }
+Tensor operator+(Scalar a, const Tensor& b) { return add(b, a, CallSite::Unknown()); }
+// a - b is a + (-b) in IEEE and in wrapping integer arithmetic alike.
+Tensor operator-(Scalar a, const Tensor& b) {
+  return add(neg(b, CallSite::Unknown()), a, CallSite::Unknown());
+}
+// As PyTorch's Tensor.__rtruediv__ computes it: reciprocal(b) * a.
+Tensor operator/(Scalar a, const Tensor& b) {
+  return mul(reciprocal(b, CallSite::Unknown()), a, CallSite::Unknown());
+}
 Tensor operator-(const Tensor& a) { return neg(a, CallSite::Unknown()); }
 
 }  // namespace deferred

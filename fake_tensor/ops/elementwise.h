@@ -53,6 +53,24 @@ Tensor sqrt(const Tensor& a, CallSite site = CallSite::Here());
 Tensor rsqrt(const Tensor& a, CallSite site = CallSite::Here());
 Tensor sin(const Tensor& a, CallSite site = CallSite::Here());
 Tensor cos(const Tensor& a, CallSite site = CallSite::Here());
+Tensor tanh(const Tensor& a, CallSite site = CallSite::Here());
+// 1 / (1 + exp(-a)).
+Tensor sigmoid(const Tensor& a, CallSite site = CallSite::Here());
+Tensor erf(const Tensor& a, CallSite site = CallSite::Here());
+Tensor log2(const Tensor& a, CallSite site = CallSite::Here());
+Tensor exp2(const Tensor& a, CallSite site = CallSite::Here());
+// exp(a) - 1 and log(1 + a), accurate near 0.
+Tensor expm1(const Tensor& a, CallSite site = CallSite::Here());
+Tensor log1p(const Tensor& a, CallSite site = CallSite::Here());
+// 1 / a; integers give float32, as in PyTorch.
+Tensor reciprocal(const Tensor& a, CallSite site = CallSite::Here());
+// Keep the input's dtype (integers pass through; bool is rejected); round takes halves to
+// even, as torch.round does.
+Tensor floor(const Tensor& a, CallSite site = CallSite::Here());
+Tensor ceil(const Tensor& a, CallSite site = CallSite::Here());
+Tensor round(const Tensor& a, CallSite site = CallSite::Here());
+// -1, 0 or 1 in the input's dtype (NaN stays NaN; bool passes through).
+Tensor sign(const Tensor& a, CallSite site = CallSite::Here());
 
 Tensor neg_(const Tensor& self, CallSite site = CallSite::Here());
 Tensor abs_(const Tensor& self, CallSite site = CallSite::Here());
@@ -62,6 +80,18 @@ Tensor sqrt_(const Tensor& self, CallSite site = CallSite::Here());
 Tensor rsqrt_(const Tensor& self, CallSite site = CallSite::Here());
 Tensor sin_(const Tensor& self, CallSite site = CallSite::Here());
 Tensor cos_(const Tensor& self, CallSite site = CallSite::Here());
+Tensor tanh_(const Tensor& self, CallSite site = CallSite::Here());
+Tensor sigmoid_(const Tensor& self, CallSite site = CallSite::Here());
+Tensor erf_(const Tensor& self, CallSite site = CallSite::Here());
+Tensor log2_(const Tensor& self, CallSite site = CallSite::Here());
+Tensor exp2_(const Tensor& self, CallSite site = CallSite::Here());
+Tensor expm1_(const Tensor& self, CallSite site = CallSite::Here());
+Tensor log1p_(const Tensor& self, CallSite site = CallSite::Here());
+Tensor reciprocal_(const Tensor& self, CallSite site = CallSite::Here());
+Tensor floor_(const Tensor& self, CallSite site = CallSite::Here());
+Tensor ceil_(const Tensor& self, CallSite site = CallSite::Here());
+Tensor round_(const Tensor& self, CallSite site = CallSite::Here());
+Tensor sign_(const Tensor& self, CallSite site = CallSite::Here());
 
 // Limits each element to [min, max] (to max where min > max; NaN stays NaN); keeps a's
 // dtype unless a bound promotes it. Throws for bool tensors and for a bound that does not
@@ -87,6 +117,11 @@ Tensor gt(const Tensor& a, Scalar b, CallSite site = CallSite::Here());
 Tensor ge(const Tensor& a, const Tensor& b, CallSite site = CallSite::Here());
 Tensor ge(const Tensor& a, Scalar b, CallSite site = CallSite::Here());
 
+// The larger (smaller) of a and b elementwise, in their promoted dtype; NaN if either is
+// NaN, as torch.maximum and torch.minimum give.
+Tensor maximum(const Tensor& a, const Tensor& b, CallSite site = CallSite::Here());
+Tensor minimum(const Tensor& a, const Tensor& b, CallSite site = CallSite::Here());
+
 // A copy converted to `dtype` (PyTorch's casts: float to int truncates, nonzero to true,
 // to 16-bit floats rounds to nearest even). Returns `a` itself when it has that dtype.
 Tensor to(const Tensor& a, DType dtype, CallSite site = CallSite::Here());
@@ -107,6 +142,10 @@ Tensor operator*(const Tensor& a, Scalar b);
 Tensor operator*(Scalar a, const Tensor& b);
 Tensor operator/(const Tensor& a, const Tensor& b);
 Tensor operator/(const Tensor& a, Scalar b);
+Tensor operator+(Scalar a, const Tensor& b);
+Tensor operator-(Scalar a, const Tensor& b);
+// reciprocal(b) * a, as PyTorch computes a / b for a Scalar a.
+Tensor operator/(Scalar a, const Tensor& b);
 Tensor operator-(const Tensor& a);
 
 }  // namespace deferred

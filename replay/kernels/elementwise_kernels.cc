@@ -46,6 +46,25 @@ struct Lt { template <typename M> bool operator()(M a, M b) const { return a < b
 struct Le { template <typename M> bool operator()(M a, M b) const { return a <= b; } };
 struct Gt { template <typename M> bool operator()(M a, M b) const { return a > b; } };
 struct Ge { template <typename M> bool operator()(M a, M b) const { return a >= b; } };
+// torch.maximum / minimum: a NaN operand wins (a's when both are).
+struct Maximum {
+  template <typename M> M operator()(M a, M b) const {
+    if constexpr (kIsFloat<M>) {
+      if (a != a) return a;
+      if (b != b) return b;
+    }
+    return a < b ? b : a;
+  }
+};
+struct Minimum {
+  template <typename M> M operator()(M a, M b) const {
+    if constexpr (kIsFloat<M>) {
+      if (a != a) return a;
+      if (b != b) return b;
+    }
+    return b < a ? b : a;
+  }
+};
 
 // Integer arithmetic wraps (as in PyTorch) instead of overflowing: done in unsigned.
 template <typename M, typename Fn>
@@ -119,11 +138,15 @@ DType ComputeDType(const std::string& op, DType promoted) {
   return promoted;
 }
 
-// Registers the kernels of `name`, `name_scalar`, and (unless a comparison) their
-// in-place forms.
+// Which forms of a binary op exist: its tensor form always; comparisons have no in-place
+// forms, and maximum and minimum (as in PyTorch) take two tensors only.
+enum class BinaryForms { kAll, kNoInPlace, kTensorsOnly };
+
+// Registers the kernels of `name` and of those of `name_scalar`, `name_` and
+// `name_scalar_` that `forms` has.
 template <typename Fn>
 void RegisterBinaryKernels(OpRegistry& registry, const std::string& name, Fn fn,
-                           bool comparison) {
+                           BinaryForms forms) {
   auto tensor_kernel = [name, fn](const OpCall& call, absl::Span<const Tensor> outputs) {
     const DType promoted = PromoteTypes(call.inputs[0].dtype(), call.inputs[1].dtype());
     BinaryLoop(outputs[0], call.inputs[0], call.inputs[1], ComputeDType(name, promoted), fn);
@@ -134,8 +157,9 @@ void RegisterBinaryKernels(OpRegistry& registry, const std::string& name, Fn fn,
     BinaryScalarLoop(outputs[0], call.inputs[0], other, compute, fn);
   };
   registry.RegisterKernel(name, DeviceType::kCPU, tensor_kernel);
+  if (forms == BinaryForms::kTensorsOnly) return;
   registry.RegisterKernel(name + "_scalar", DeviceType::kCPU, scalar_kernel);
-  if (comparison) return;
+  if (forms == BinaryForms::kNoInPlace) return;
   registry.RegisterKernel(name + "_", DeviceType::kCPU, tensor_kernel);
   registry.RegisterKernel(name + "_scalar_", DeviceType::kCPU, scalar_kernel);
 }
@@ -197,6 +221,30 @@ struct Sqrt { template <typename M> M operator()(M a) const { return FloatingOnl
 struct Rsqrt { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return decltype(x)(1) / std::sqrt(x); }); } };
 struct Sin { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::sin(x); }); } };
 struct Cos { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::cos(x); }); } };
+struct Tanh { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::tanh(x); }); } };
+struct Sigmoid { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return decltype(x)(1) / (decltype(x)(1) + std::exp(-x)); }); } };
+struct Erf { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::erf(x); }); } };
+struct Log2 { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::log2(x); }); } };
+struct Exp2 { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::exp2(x); }); } };
+struct Expm1 { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::expm1(x); }); } };
+struct Log1p { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::log1p(x); }); } };
+struct Reciprocal { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return decltype(x)(1) / x; }); } };
+// Rounding ops pass integers through. nearbyint rounds halves to even in the default
+// rounding mode, which nothing here changes.
+struct Floor { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::floor(x); }); } };
+struct Ceil { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::ceil(x); }); } };
+struct Round { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::nearbyint(x); }); } };
+struct Sign {
+  template <typename M> M operator()(M a) const {
+    if constexpr (std::is_same_v<M, bool>) {
+      return a;
+    } else if constexpr (kIsFloat<M>) {
+      return a > 0 ? M(1) : (a < 0 ? M(-1) : a);  // zeros keep their sign, NaN stays NaN
+    } else {
+      return static_cast<M>((M(0) < a) - (a < M(0)));
+    }
+  }
+};
 
 void ClampKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& out = outputs[0];
@@ -249,17 +297,19 @@ void FillKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
 
 const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
-  RegisterBinaryKernels(registry, "add", Add(), false);
-  RegisterBinaryKernels(registry, "sub", Sub(), false);
-  RegisterBinaryKernels(registry, "mul", Mul(), false);
-  RegisterBinaryKernels(registry, "div", Div(), false);
-  RegisterBinaryKernels(registry, "pow", Pow(), false);
-  RegisterBinaryKernels(registry, "eq", Eq(), true);
-  RegisterBinaryKernels(registry, "ne", Ne(), true);
-  RegisterBinaryKernels(registry, "lt", Lt(), true);
-  RegisterBinaryKernels(registry, "le", Le(), true);
-  RegisterBinaryKernels(registry, "gt", Gt(), true);
-  RegisterBinaryKernels(registry, "ge", Ge(), true);
+  RegisterBinaryKernels(registry, "add", Add(), BinaryForms::kAll);
+  RegisterBinaryKernels(registry, "sub", Sub(), BinaryForms::kAll);
+  RegisterBinaryKernels(registry, "mul", Mul(), BinaryForms::kAll);
+  RegisterBinaryKernels(registry, "div", Div(), BinaryForms::kAll);
+  RegisterBinaryKernels(registry, "pow", Pow(), BinaryForms::kAll);
+  RegisterBinaryKernels(registry, "eq", Eq(), BinaryForms::kNoInPlace);
+  RegisterBinaryKernels(registry, "ne", Ne(), BinaryForms::kNoInPlace);
+  RegisterBinaryKernels(registry, "lt", Lt(), BinaryForms::kNoInPlace);
+  RegisterBinaryKernels(registry, "le", Le(), BinaryForms::kNoInPlace);
+  RegisterBinaryKernels(registry, "gt", Gt(), BinaryForms::kNoInPlace);
+  RegisterBinaryKernels(registry, "ge", Ge(), BinaryForms::kNoInPlace);
+  RegisterBinaryKernels(registry, "maximum", Maximum(), BinaryForms::kTensorsOnly);
+  RegisterBinaryKernels(registry, "minimum", Minimum(), BinaryForms::kTensorsOnly);
   RegisterUnaryKernels(registry, "neg", Neg());
   RegisterUnaryKernels(registry, "abs", Abs());
   RegisterUnaryKernels(registry, "exp", Exp());
@@ -268,6 +318,18 @@ const bool registered = [] {
   RegisterUnaryKernels(registry, "rsqrt", Rsqrt());
   RegisterUnaryKernels(registry, "sin", Sin());
   RegisterUnaryKernels(registry, "cos", Cos());
+  RegisterUnaryKernels(registry, "tanh", Tanh());
+  RegisterUnaryKernels(registry, "sigmoid", Sigmoid());
+  RegisterUnaryKernels(registry, "erf", Erf());
+  RegisterUnaryKernels(registry, "log2", Log2());
+  RegisterUnaryKernels(registry, "exp2", Exp2());
+  RegisterUnaryKernels(registry, "expm1", Expm1());
+  RegisterUnaryKernels(registry, "log1p", Log1p());
+  RegisterUnaryKernels(registry, "reciprocal", Reciprocal());
+  RegisterUnaryKernels(registry, "floor", Floor());
+  RegisterUnaryKernels(registry, "ceil", Ceil());
+  RegisterUnaryKernels(registry, "round", Round());
+  RegisterUnaryKernels(registry, "sign", Sign());
   registry.RegisterKernel("clamp", DeviceType::kCPU, ClampKernel);
   registry.RegisterKernel("clamp_", DeviceType::kCPU, ClampKernel);
   registry.RegisterKernel("where", DeviceType::kCPU, WhereKernel);

@@ -282,7 +282,7 @@ void ExpectError(Fn&& fn, std::initializer_list<std::string> parts) {
 // ---------------------------------------------------------------------------------------
 // Reference arithmetic.
 
-enum class BinaryKind { kAdd, kSub, kMul, kDiv, kPow, kEq, kNe, kLt, kLe, kGt, kGe };
+enum class BinaryKind { kAdd, kSub, kMul, kDiv, kPow, kMaximum, kMinimum, kEq, kNe, kLt, kLe, kGt, kGe };
 
 bool IsComparison(BinaryKind kind) { return kind >= BinaryKind::kEq; }
 
@@ -309,7 +309,8 @@ template <typename M>
 M ReferenceArithmetic(BinaryKind kind, M a, M b) {
   if constexpr (std::is_same_v<M, bool>) {
     if (kind == BinaryKind::kAdd) return a || b;
-    if (kind == BinaryKind::kMul) return a && b;
+    if (kind == BinaryKind::kMul || kind == BinaryKind::kMinimum) return a && b;
+    if (kind == BinaryKind::kMaximum) return a || b;
     ADD_FAILURE() << "no bool arithmetic for this op";
     return false;
   } else if constexpr (std::is_integral_v<M>) {
@@ -320,6 +321,8 @@ M ReferenceArithmetic(BinaryKind kind, M a, M b) {
       case BinaryKind::kSub: return static_cast<M>(x - y);
       case BinaryKind::kMul: return static_cast<M>(x * y);
       case BinaryKind::kPow: return ReferenceIntegerPow(a, b);
+      case BinaryKind::kMaximum: return std::max(a, b);
+      case BinaryKind::kMinimum: return std::min(a, b);
       default: ADD_FAILURE() << "integer division is computed in float"; return 0;
     }
   } else {
@@ -329,6 +332,8 @@ M ReferenceArithmetic(BinaryKind kind, M a, M b) {
       case BinaryKind::kMul: return a * b;
       case BinaryKind::kDiv: return a / b;
       case BinaryKind::kPow: return std::pow(a, b);
+      case BinaryKind::kMaximum: return std::isnan(a) || std::isnan(b) ? (std::isnan(a) ? a : b) : std::max(a, b);
+      case BinaryKind::kMinimum: return std::isnan(a) || std::isnan(b) ? (std::isnan(a) ? a : b) : std::min(a, b);
       default: ADD_FAILURE(); return 0;
     }
   }
@@ -388,6 +393,10 @@ const BinaryOpCase kBinaryOps[] = {
      [](const Tensor& a, Scalar b) { return gt(a, b); }, nullptr, nullptr},
     {"ge", BinaryKind::kGe, [](const Tensor& a, const Tensor& b) { return ge(a, b); },
      [](const Tensor& a, Scalar b) { return ge(a, b); }, nullptr, nullptr},
+    {"maximum", BinaryKind::kMaximum,
+     [](const Tensor& a, const Tensor& b) { return maximum(a, b); }, nullptr, nullptr, nullptr},
+    {"minimum", BinaryKind::kMinimum,
+     [](const Tensor& a, const Tensor& b) { return minimum(a, b); }, nullptr, nullptr, nullptr},
 };
 
 // The dtype the arithmetic of `op` runs in for the promoted input dtype.
@@ -472,6 +481,7 @@ TEST(ElementwiseKernelsTest, BinaryOpsMatchTheReferenceLoop) {
 
 TEST(ElementwiseKernelsTest, BinaryOpsWithAScalarMatchTheReferenceLoop) {
   for (const BinaryOpCase& op : kBinaryOps) {
+    if (op.scalar_fn == nullptr) continue;  // maximum and minimum take tensors only
     std::mt19937_64 rng(kSeed + 100 + static_cast<int>(op.kind));
     for (int trial = 0; trial < 400; ++trial) {
       SetNumThreads(1 + trial % 4);
@@ -556,44 +566,73 @@ TEST(ElementwiseKernelsTest, InPlaceBinaryOpsWriteExactlyTheViewsFootprint) {
 // ---------------------------------------------------------------------------------------
 // Unary ops.
 
-enum class UnaryKind { kNeg, kAbs, kExp, kLog, kSqrt, kRsqrt, kSin, kCos };
+enum class UnaryKind {
+  kNeg, kAbs, kExp, kLog, kSqrt, kRsqrt, kSin, kCos, kTanh, kSigmoid, kErf, kLog2, kExp2,
+  kExpm1, kLog1p, kReciprocal, kFloor, kCeil, kRound, kSign,
+};
 
 struct UnaryOpCase {
   const char* name;
   UnaryKind kind;
   bool floating_result;
+  bool rejects_bool;
   Tensor (*fn)(const Tensor&);
   Tensor (*in_place_fn)(const Tensor&);
 };
 
 const UnaryOpCase kUnaryOps[] = {
-    {"neg", UnaryKind::kNeg, false, [](const Tensor& a) { return neg(a); },
+    {"neg", UnaryKind::kNeg, false, true, [](const Tensor& a) { return neg(a); },
      [](const Tensor& a) { return neg_(a); }},
-    {"abs", UnaryKind::kAbs, false, [](const Tensor& a) { return abs(a); },
+    {"abs", UnaryKind::kAbs, false, true, [](const Tensor& a) { return abs(a); },
      [](const Tensor& a) { return abs_(a); }},
-    {"exp", UnaryKind::kExp, true, [](const Tensor& a) { return exp(a); },
+    {"exp", UnaryKind::kExp, true, false, [](const Tensor& a) { return exp(a); },
      [](const Tensor& a) { return exp_(a); }},
-    {"log", UnaryKind::kLog, true, [](const Tensor& a) { return log(a); },
+    {"log", UnaryKind::kLog, true, false, [](const Tensor& a) { return log(a); },
      [](const Tensor& a) { return log_(a); }},
-    {"sqrt", UnaryKind::kSqrt, true, [](const Tensor& a) { return sqrt(a); },
+    {"sqrt", UnaryKind::kSqrt, true, false, [](const Tensor& a) { return sqrt(a); },
      [](const Tensor& a) { return sqrt_(a); }},
-    {"rsqrt", UnaryKind::kRsqrt, true, [](const Tensor& a) { return rsqrt(a); },
+    {"rsqrt", UnaryKind::kRsqrt, true, false, [](const Tensor& a) { return rsqrt(a); },
      [](const Tensor& a) { return rsqrt_(a); }},
-    {"sin", UnaryKind::kSin, true, [](const Tensor& a) { return sin(a); },
+    {"sin", UnaryKind::kSin, true, false, [](const Tensor& a) { return sin(a); },
      [](const Tensor& a) { return sin_(a); }},
-    {"cos", UnaryKind::kCos, true, [](const Tensor& a) { return cos(a); },
-     [](const Tensor& a) { return cos_(a); }},
+    {"cos", UnaryKind::kCos, true, false, [](const Tensor& a) { return cos(a); },
+     [](const Tensor& a) { return cos_(a); }},    {"tanh", UnaryKind::kTanh, true, false, [](const Tensor& a) { return tanh(a); },
+     [](const Tensor& a) { return tanh_(a); }},
+    {"sigmoid", UnaryKind::kSigmoid, true, false, [](const Tensor& a) { return sigmoid(a); },
+     [](const Tensor& a) { return sigmoid_(a); }},
+    {"erf", UnaryKind::kErf, true, false, [](const Tensor& a) { return erf(a); },
+     [](const Tensor& a) { return erf_(a); }},
+    {"log2", UnaryKind::kLog2, true, false, [](const Tensor& a) { return log2(a); },
+     [](const Tensor& a) { return log2_(a); }},
+    {"exp2", UnaryKind::kExp2, true, false, [](const Tensor& a) { return exp2(a); },
+     [](const Tensor& a) { return exp2_(a); }},
+    {"expm1", UnaryKind::kExpm1, true, false, [](const Tensor& a) { return expm1(a); },
+     [](const Tensor& a) { return expm1_(a); }},
+    {"log1p", UnaryKind::kLog1p, true, false, [](const Tensor& a) { return log1p(a); },
+     [](const Tensor& a) { return log1p_(a); }},
+    {"reciprocal", UnaryKind::kReciprocal, true, false, [](const Tensor& a) { return reciprocal(a); },
+     [](const Tensor& a) { return reciprocal_(a); }},
+    {"floor", UnaryKind::kFloor, false, true, [](const Tensor& a) { return floor(a); },
+     [](const Tensor& a) { return floor_(a); }},
+    {"ceil", UnaryKind::kCeil, false, true, [](const Tensor& a) { return ceil(a); },
+     [](const Tensor& a) { return ceil_(a); }},
+    {"round", UnaryKind::kRound, false, true, [](const Tensor& a) { return round(a); },
+     [](const Tensor& a) { return round_(a); }},
+    {"sign", UnaryKind::kSign, false, false, [](const Tensor& a) { return sign(a); },
+     [](const Tensor& a) { return sign_(a); }},
 };
 
 template <typename M>
 M ReferenceUnary(UnaryKind kind, M x) {
   if constexpr (std::is_same_v<M, bool>) {
-    ADD_FAILURE() << "no unary op computes in bool";
+    if (kind != UnaryKind::kSign) ADD_FAILURE() << "only sign computes in bool";
     return x;
   } else if constexpr (std::is_integral_v<M>) {
     const uint64_t negated = uint64_t{0} - static_cast<uint64_t>(static_cast<int64_t>(x));
     if (kind == UnaryKind::kNeg) return static_cast<M>(negated);
     if (kind == UnaryKind::kAbs) return x < 0 ? static_cast<M>(negated) : x;
+    if (kind == UnaryKind::kFloor || kind == UnaryKind::kCeil || kind == UnaryKind::kRound) return x;
+    if (kind == UnaryKind::kSign) return x > 0 ? M(1) : (x < 0 ? M(-1) : M(0));
     ADD_FAILURE() << "integer input to a floating unary op";
     return x;
   } else {
@@ -606,6 +645,18 @@ M ReferenceUnary(UnaryKind kind, M x) {
       case UnaryKind::kRsqrt: return M(1) / std::sqrt(x);
       case UnaryKind::kSin: return std::sin(x);
       case UnaryKind::kCos: return std::cos(x);
+      case UnaryKind::kTanh: return std::tanh(x);
+      case UnaryKind::kSigmoid: return M(1) / (M(1) + std::exp(-x));
+      case UnaryKind::kErf: return std::erf(x);
+      case UnaryKind::kLog2: return std::log2(x);
+      case UnaryKind::kExp2: return std::exp2(x);
+      case UnaryKind::kExpm1: return std::expm1(x);
+      case UnaryKind::kLog1p: return std::log1p(x);
+      case UnaryKind::kReciprocal: return M(1) / x;
+      case UnaryKind::kFloor: return std::floor(x);
+      case UnaryKind::kCeil: return std::ceil(x);
+      case UnaryKind::kRound: return std::nearbyint(x);
+      case UnaryKind::kSign: return x > 0 ? M(1) : (x < 0 ? M(-1) : x);
     }
     return x;
   }
@@ -633,7 +684,7 @@ TEST(ElementwiseKernelsTest, UnaryOpsMatchTheReferenceLoopInBothForms) {
       auto run = [&] { return in_place ? op.in_place_fn(a) : op.fn(a); };
       const DType result = op.floating_result && !IsFloatingPoint(a.dtype()) ? DType::kFloat32
                                                                               : a.dtype();
-      if (!op.floating_result && a.dtype() == DType::kBool) {
+      if (op.rejects_bool && a.dtype() == DType::kBool) {
         ExpectError(run, {op.name, "bool"});
         continue;
       }
@@ -662,6 +713,38 @@ TEST(ElementwiseKernelsTest, AbsClearsTheSignOfNegativeZero) {
                 .to_vector<int32_t>(),
             (std::vector<int32_t>{std::numeric_limits<int32_t>::min(), 3}))
       << "abs wraps like PyTorch";
+}
+
+TEST(ElementwiseKernelsTest, RoundingSignAndExtremaAtTheirEdgeCases) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(round(from_data<float>({0.5f, 1.5f, 2.5f, -2.5f, -0.4f})).to_vector<float>(),
+            (std::vector<float>{0.0f, 2.0f, 2.0f, -2.0f, -0.0f}))
+      << "halves to even, as torch.round";
+  EXPECT_EQ(floor(from_data<float>({-1.5f, 1.5f})).to_vector<float>(), (std::vector<float>{-2.0f, 1.0f}));
+  EXPECT_EQ(ceil(from_data<float>({-1.5f, 1.5f})).to_vector<float>(), (std::vector<float>{-1.0f, 2.0f}));
+  EXPECT_EQ(floor(from_data<int64_t>({-3, 7})).to_vector<int64_t>(), (std::vector<int64_t>{-3, 7}));
+  const std::vector<float> signs = sign(from_data<float>({-3.0f, -0.0f, 0.0f, 2.0f, nan})).to_vector<float>();
+  EXPECT_EQ(std::vector<float>(signs.begin(), signs.begin() + 4), (std::vector<float>{-1.0f, -0.0f, 0.0f, 1.0f}));
+  EXPECT_TRUE(std::signbit(signs[1]));
+  EXPECT_TRUE(std::isnan(signs[4]));
+  EXPECT_EQ(sign(from_data<int32_t>({-9, 0, 4})).to_vector<int32_t>(), (std::vector<int32_t>{-1, 0, 1}));
+  const std::vector<float> highs =
+      maximum(from_data<float>({1.0f, nan, 3.0f}), from_data<float>({2.0f, 0.0f, nan})).to_vector<float>();
+  EXPECT_EQ(highs[0], 2.0f);
+  EXPECT_TRUE(std::isnan(highs[1]) && std::isnan(highs[2])) << "NaN wins, as torch.maximum";
+  EXPECT_EQ(minimum(from_data<int64_t>({1, 5}), from_data<int64_t>({2, -5})).to_vector<int64_t>(),
+            (std::vector<int64_t>{1, -5}));
+  EXPECT_EQ(reciprocal(from_data<int64_t>({2, 4})).to_vector<float>(), (std::vector<float>{0.5f, 0.25f}));
+}
+
+// Scalars on the left record what PyTorch computes: a - t as t.neg() + a (the same bits),
+// a / t as t.reciprocal() * a (Tensor.__rtruediv__), which can differ from div by an ulp.
+TEST(ElementwiseKernelsTest, ScalarOnTheLeftOperatorsAreThePyTorchComposites) {
+  const Tensor t = from_data<float>({0.3f, -7.0f, 3.0f, 1e-3f});
+  EXPECT_EQ((2.0 - t).to_vector<float>(), sub(full({4}, 2.0), t).to_vector<float>());
+  EXPECT_EQ((2.0 + t).to_vector<float>(), add(t, 2.0).to_vector<float>());
+  EXPECT_EQ((3.0 / t).to_vector<float>(), mul(reciprocal(t), 3.0).to_vector<float>());
+  EXPECT_EQ((1 - from_data<int64_t>({5, -2})).to_vector<int64_t>(), (std::vector<int64_t>{-4, 3}));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -828,7 +911,7 @@ std::vector<Bytes> RunAllOpsOnLargeTensors(int threads) {
     const Tensor self = RandomTensor(rng, sizes, DType::kFloat32, false);
     for (const BinaryOpCase& op : kBinaryOps) {
       results.push_back(StorageBytes(op.tensor_fn(a, b)));
-      if (dtype != DType::kBool || op.kind != BinaryKind::kSub) {
+      if (op.scalar_fn != nullptr && (dtype != DType::kBool || op.kind != BinaryKind::kSub)) {
         results.push_back(StorageBytes(op.scalar_fn(a, 3)));
       }
       if (op.in_place_fn != nullptr) {
@@ -837,7 +920,7 @@ std::vector<Bytes> RunAllOpsOnLargeTensors(int threads) {
       }
     }
     for (const UnaryOpCase& op : kUnaryOps) {
-      if (!op.floating_result && dtype == DType::kBool) continue;
+      if (op.rejects_bool && dtype == DType::kBool) continue;
       results.push_back(StorageBytes(op.fn(a)));
       op.in_place_fn(self);
       results.push_back(StorageBytes(self));
