@@ -66,8 +66,17 @@ void CheckNoPartialOverlap(const OpCall& call) {
 // Reserves the call's Philox blocks and records where they start in its attrs. Done here,
 // before any mode runs the call, so that every mode (and every device, meta included)
 // advances the generator identically. The shape rule validates the call first (in
-// RngBlocksOf), so misuse reserves nothing.
+// RngBlocksOf), so misuse reserves nothing. An attr of the op's own under one of these
+// names would be overwritten silently, so it is refused.
 void ReserveRng(OpCall& call) {
+  for (const char* reserved : {"seed", "offset"}) {
+    if (call.attrs.Has(reserved)) {
+      ThrowErrorWithCode(absl::StatusCode::kInternal,
+                         "%s: attr '%s' is reserved for the Philox coordinates the dispatcher "
+                         "records; the op must name its own attr otherwise",
+                         call.def->name, reserved);
+    }
+  }
   const RngState start = ReserveRngBlocks(RngBlocksOf(call));
   call.attrs.Set("seed", std::bit_cast<int64_t>(start.seed));
   call.attrs.Set("offset", std::bit_cast<int64_t>(start.offset));

@@ -84,6 +84,22 @@ TEST(DispatcherTest, RandomOpsReserveCeilOfWordsOverFourBlocks) {
   EXPECT_EQ(get_rng_state(), (RngState{7, 8}));
 }
 
+TEST(DispatcherTest, RandomOpsOwnAttrUnderACoordinateNameIsRefusedNotOverwritten) {
+  manual_seed(7);
+  const Tensor t = DispatchOne("test_iota", {}, IotaAttrs({5}, Device::CPU()));
+  for (const char* name : {"seed", "offset"}) {
+    try {
+      Dispatch("test_random", {t}, Attrs{{name, int64_t{3}}});
+      FAIL() << "expected an Error for attr " << name;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("attr '") + name + "' is reserved"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(get_rng_state(), (RngState{7, 0}));
+}
+
 TEST(DispatcherTest, UnknownOpIsNotFound) {
   try {
     Dispatch("no_such_op", {}, {});

@@ -2,6 +2,7 @@
 #define DEFERRED_FAKE_TENSOR_TENSOR_H_
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -9,9 +10,11 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "fake_tensor/call_site.h"
 #include "fake_tensor/device.h"
 #include "fake_tensor/dtype.h"
 #include "fake_tensor/error.h"
+#include "fake_tensor/scalar.h"
 #include "fake_tensor/shape.h"
 #include "fake_tensor/storage.h"
 
@@ -142,6 +145,159 @@ class Tensor {
       }
     }
   }
+
+  // The ops as methods, in PyTorch's spelling: `w.narrow(0, 8, 16).normal_(0, 0.5)`
+  // records and runs exactly as `normal_(narrow(w, 0, 8, 16), 0, 0.5)` does, with the
+  // caller's line as its call site. Each method is its free function in
+  // fake_tensor/ops/, whose header documents it. They are defined by
+  // //fake_tensor/ops:tensor_methods, which a program calling them links (//deferred
+  // does), as PyTorch's Tensor methods are defined by its operator library.
+
+  // Elementwise arithmetic (fake_tensor/ops/elementwise.h).
+  Tensor add(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor add(Scalar other, CallSite site = CallSite::Here()) const;
+  Tensor sub(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor sub(Scalar other, CallSite site = CallSite::Here()) const;
+  Tensor mul(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor mul(Scalar other, CallSite site = CallSite::Here()) const;
+  Tensor div(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor div(Scalar other, CallSite site = CallSite::Here()) const;
+  Tensor pow(const Tensor& exponent, CallSite site = CallSite::Here()) const;
+  Tensor pow(Scalar exponent, CallSite site = CallSite::Here()) const;
+  Tensor maximum(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor minimum(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor add_(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor add_(Scalar other, CallSite site = CallSite::Here()) const;
+  Tensor sub_(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor sub_(Scalar other, CallSite site = CallSite::Here()) const;
+  Tensor mul_(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor mul_(Scalar other, CallSite site = CallSite::Here()) const;
+  Tensor div_(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor div_(Scalar other, CallSite site = CallSite::Here()) const;
+  Tensor pow_(const Tensor& exponent, CallSite site = CallSite::Here()) const;
+  Tensor pow_(Scalar exponent, CallSite site = CallSite::Here()) const;
+
+  // Elementwise functions and their in-place forms.
+  Tensor neg(CallSite site = CallSite::Here()) const;
+  Tensor abs(CallSite site = CallSite::Here()) const;
+  Tensor exp(CallSite site = CallSite::Here()) const;
+  Tensor log(CallSite site = CallSite::Here()) const;
+  Tensor sqrt(CallSite site = CallSite::Here()) const;
+  Tensor rsqrt(CallSite site = CallSite::Here()) const;
+  Tensor sin(CallSite site = CallSite::Here()) const;
+  Tensor cos(CallSite site = CallSite::Here()) const;
+  Tensor tanh(CallSite site = CallSite::Here()) const;
+  Tensor sigmoid(CallSite site = CallSite::Here()) const;
+  Tensor erf(CallSite site = CallSite::Here()) const;
+  Tensor log2(CallSite site = CallSite::Here()) const;
+  Tensor exp2(CallSite site = CallSite::Here()) const;
+  Tensor expm1(CallSite site = CallSite::Here()) const;
+  Tensor log1p(CallSite site = CallSite::Here()) const;
+  Tensor reciprocal(CallSite site = CallSite::Here()) const;
+  Tensor floor(CallSite site = CallSite::Here()) const;
+  Tensor ceil(CallSite site = CallSite::Here()) const;
+  Tensor round(CallSite site = CallSite::Here()) const;
+  Tensor sign(CallSite site = CallSite::Here()) const;
+  Tensor neg_(CallSite site = CallSite::Here()) const;
+  Tensor abs_(CallSite site = CallSite::Here()) const;
+  Tensor exp_(CallSite site = CallSite::Here()) const;
+  Tensor log_(CallSite site = CallSite::Here()) const;
+  Tensor sqrt_(CallSite site = CallSite::Here()) const;
+  Tensor rsqrt_(CallSite site = CallSite::Here()) const;
+  Tensor sin_(CallSite site = CallSite::Here()) const;
+  Tensor cos_(CallSite site = CallSite::Here()) const;
+  Tensor tanh_(CallSite site = CallSite::Here()) const;
+  Tensor sigmoid_(CallSite site = CallSite::Here()) const;
+  Tensor erf_(CallSite site = CallSite::Here()) const;
+  Tensor log2_(CallSite site = CallSite::Here()) const;
+  Tensor exp2_(CallSite site = CallSite::Here()) const;
+  Tensor expm1_(CallSite site = CallSite::Here()) const;
+  Tensor log1p_(CallSite site = CallSite::Here()) const;
+  Tensor reciprocal_(CallSite site = CallSite::Here()) const;
+  Tensor floor_(CallSite site = CallSite::Here()) const;
+  Tensor ceil_(CallSite site = CallSite::Here()) const;
+  Tensor round_(CallSite site = CallSite::Here()) const;
+  Tensor sign_(CallSite site = CallSite::Here()) const;
+  Tensor clamp(Scalar min, Scalar max, CallSite site = CallSite::Here()) const;
+  Tensor clamp_(Scalar min, Scalar max, CallSite site = CallSite::Here()) const;
+
+  // Comparisons (bool results).
+  Tensor eq(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor eq(Scalar other, CallSite site = CallSite::Here()) const;
+  Tensor ne(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor ne(Scalar other, CallSite site = CallSite::Here()) const;
+  Tensor lt(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor lt(Scalar other, CallSite site = CallSite::Here()) const;
+  Tensor le(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor le(Scalar other, CallSite site = CallSite::Here()) const;
+  Tensor gt(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor gt(Scalar other, CallSite site = CallSite::Here()) const;
+  Tensor ge(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor ge(Scalar other, CallSite site = CallSite::Here()) const;
+
+  // Casts, fills and copies.
+  Tensor to(DType dtype, CallSite site = CallSite::Here()) const;
+  Tensor fill_(Scalar value, CallSite site = CallSite::Here()) const;
+  Tensor zero_(CallSite site = CallSite::Here()) const;
+  Tensor copy_(const Tensor& src, CallSite site = CallSite::Here()) const;
+
+  // Random fills in place (fake_tensor/ops/random.h).
+  Tensor uniform_(double from = 0.0, double to = 1.0, CallSite site = CallSite::Here()) const;
+  Tensor normal_(double mean = 0.0, double std = 1.0, CallSite site = CallSite::Here()) const;
+  Tensor random_(int64_t from, int64_t to, CallSite site = CallSite::Here()) const;
+  Tensor random_(int64_t to, CallSite site = CallSite::Here()) const;
+  Tensor random_(CallSite site = CallSite::Here()) const;
+  Tensor bernoulli_(double p = 0.5, CallSite site = CallSite::Here()) const;
+
+  // Views (fake_tensor/ops/views.h).
+  Tensor view(const Shape& sizes, CallSite site = CallSite::Here()) const;
+  Tensor reshape(const Shape& sizes, CallSite site = CallSite::Here()) const;
+  Tensor narrow(int64_t dim, int64_t start, int64_t length,
+                CallSite site = CallSite::Here()) const;
+  Tensor select(int64_t dim, int64_t index, CallSite site = CallSite::Here()) const;
+  Tensor transpose(int64_t dim0, int64_t dim1, CallSite site = CallSite::Here()) const;
+  Tensor permute(const Shape& dims, CallSite site = CallSite::Here()) const;
+  Tensor unsqueeze(int64_t dim, CallSite site = CallSite::Here()) const;
+  Tensor squeeze(CallSite site = CallSite::Here()) const;
+  Tensor squeeze(int64_t dim, CallSite site = CallSite::Here()) const;
+  Tensor expand(const Shape& sizes, CallSite site = CallSite::Here()) const;
+  Tensor diagonal(int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1,
+                  CallSite site = CallSite::Here()) const;
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1,
+                 CallSite site = CallSite::Here()) const;
+  Tensor t(CallSite site = CallSite::Here()) const;
+  Tensor contiguous(CallSite site = CallSite::Here()) const;
+  Tensor clone(CallSite site = CallSite::Here()) const;
+
+  // Shape ops and linear algebra (fake_tensor/ops/shape_ops.h).
+  Tensor repeat(const Shape& repeats, CallSite site = CallSite::Here()) const;
+  Tensor tril(int64_t diagonal = 0, CallSite site = CallSite::Here()) const;
+  Tensor triu(int64_t diagonal = 0, CallSite site = CallSite::Here()) const;
+  Tensor tril_(int64_t diagonal = 0, CallSite site = CallSite::Here()) const;
+  Tensor triu_(int64_t diagonal = 0, CallSite site = CallSite::Here()) const;
+  Tensor outer(const Tensor& other, CallSite site = CallSite::Here()) const;
+  Tensor matmul(const Tensor& other, CallSite site = CallSite::Here()) const;
+
+  // Reductions (fake_tensor/ops/reductions.h): over all elements, or over `dims`.
+  Tensor sum(CallSite site = CallSite::Here()) const;
+  Tensor sum(const Shape& dims, bool keepdim = false, CallSite site = CallSite::Here()) const;
+  Tensor mean(CallSite site = CallSite::Here()) const;
+  Tensor mean(const Shape& dims, bool keepdim = false, CallSite site = CallSite::Here()) const;
+  Tensor var(int64_t correction = 1, CallSite site = CallSite::Here()) const;
+  Tensor var(const Shape& dims, bool keepdim = false, int64_t correction = 1,
+             CallSite site = CallSite::Here()) const;
+  // So that `t.var({1})` reduces dim 1 rather than reading {1} as the correction.
+  Tensor var(std::initializer_list<int64_t> dims, bool keepdim = false, int64_t correction = 1,
+             CallSite site = CallSite::Here()) const;
+  Tensor std(int64_t correction = 1, CallSite site = CallSite::Here()) const;
+  Tensor std(const Shape& dims, bool keepdim = false, int64_t correction = 1,
+             CallSite site = CallSite::Here()) const;
+  Tensor std(std::initializer_list<int64_t> dims, bool keepdim = false, int64_t correction = 1,
+             CallSite site = CallSite::Here()) const;
+  Tensor min(CallSite site = CallSite::Here()) const;
+  Tensor min(const Shape& dims, bool keepdim = false, CallSite site = CallSite::Here()) const;
+  Tensor max(CallSite site = CallSite::Here()) const;
+  Tensor max(const Shape& dims, bool keepdim = false, CallSite site = CallSite::Here()) const;
 
   TensorImpl* impl() const { return impl_.get(); }
 

@@ -11,6 +11,9 @@
 #include "deferred/deferred.h"
 #include "examples/models/gpt2.h"
 #include "examples/models/llama.h"
+#include "examples/models/mamba.h"
+#include "examples/models/vit.h"
+#include "examples/models/whisper.h"
 #include "gtest/gtest.h"
 #include "replay/replay_session.h"
 #include "replay/trace.h"
@@ -63,6 +66,20 @@ TEST(ModelShardTest, Gpt2) {
 
 TEST(ModelShardTest, Llama) {
   ExpectShardsEqualSlices([] { return std::make_shared<examples::Llama>(examples::LlamaConfig::Tiny()); });
+}
+
+TEST(ModelShardTest, Mamba) {
+  ExpectShardsEqualSlices([] { return std::make_shared<examples::Mamba>(examples::MambaConfig::Tiny()); });
+}
+
+TEST(ModelShardTest, Vit) {
+  ExpectShardsEqualSlices([] { return std::make_shared<examples::Vit>(examples::VitConfig::Tiny()); });
+}
+
+TEST(ModelShardTest, WhisperEncoder) {
+  ExpectShardsEqualSlices([] {
+    return std::make_shared<examples::WhisperEncoder>(examples::WhisperEncoderConfig::Tiny());
+  });
 }
 
 TEST(ModelShardTest, StandardLayers) {

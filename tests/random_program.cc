@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
 #include "fake_tensor/ops/random.h"
@@ -75,12 +76,23 @@ class ProgramBuilder {
   }
 
   Tensor RandomFactory(const Shape& sizes, DType dtype) {
-    switch (Uniform(0, 3)) {
+    switch (Uniform(0, 6)) {
       case 0: return zeros(sizes, {.dtype = dtype});
       case 1: return full(sizes, Uniform(-3, 3), {.dtype = dtype});
       case 2:
         if (sizes.empty()) return full(sizes, 2, {.dtype = dtype});
         return add(full(sizes, 1, {.dtype = dtype}), arange(0, sizes.back(), 1, {.dtype = dtype}));
+      case 3:
+        if (sizes.size() != 2) return ones(sizes, {.dtype = dtype});
+        return mul(eye(sizes[0], sizes[1], {.dtype = dtype}), Uniform(1, 3));
+      case 4:
+        if (sizes.size() != 1) return full(sizes, -1, {.dtype = dtype});
+        return linspace(-Uniform(0, 4), Uniform(0, 4), sizes[0], {.dtype = dtype});
+      case 5: {  // a constant with the values -2, -1, 0, 1, 2 in turn
+        std::vector<double> values(NumElements(sizes));
+        for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i % 5) - 2;
+        return to(from_data<double>(absl::MakeConstSpan(values), sizes), dtype);
+      }
       default: return ones(sizes, {.dtype = dtype});
     }
   }
@@ -89,7 +101,8 @@ class ProgramBuilder {
     const Tensor b = RandomFactory(BroadcastableTo(a.sizes()), a.dtype());
     // Floating results return to a's dtype from domains where the casts are defined.
     const auto back = [&](const Tensor& t) { return to(t, a.dtype()); };
-    switch (Uniform(0, 24)) {
+    const Tensor positive = add(abs(a), 1);
+    switch (Uniform(0, 41)) {
       case 0: return add(a, b);
       case 1: return sub(a, b);
       case 2: return mul(a, b);
@@ -102,11 +115,11 @@ class ProgramBuilder {
       case 9: return back(mul(tanh(a), 3));
       case 10: return back(mul(sigmoid(a), 4));
       case 11: return back(mul(erf(div(a, 2)), 3));
-      case 12: return back(log2(add(abs(a), 1)));
+      case 12: return back(log2(positive));
       case 13: return back(exp2(clamp(a, -6, 6)));
       case 14: return back(expm1(clamp(a, -4, 4)));
       case 15: return back(log1p(abs(a)));
-      case 16: return back(mul(reciprocal(add(abs(a), 1)), 5));
+      case 16: return back(mul(reciprocal(positive), 5));
       case 17: return back(floor(div(a, 3)));
       case 18: return back(ceil(div(a, 3)));
       case 19: return back(round(div(a, 2)));
@@ -114,7 +127,24 @@ class ProgramBuilder {
       case 21: return maximum(a, b);
       case 22: return minimum(a, b);
       case 23: return Uniform(0, 1) == 0 ? 2 - a : 3 + a;
-      default: return back(1.5 / add(abs(a), 1));
+      case 24: return back(mul(log(positive), 3));
+      case 25: return back(mul(sqrt(abs(a)), 2));
+      case 26: return back(mul(rsqrt(positive), 4));
+      case 27: return back(mul(sin(a), 3));
+      case 28: return back(mul(cos(a), 3));
+      case 29: return pow(clamp(a, -3, 3), clamp(abs(b), 0, 3));
+      case 30: return pow(clamp(a, -4, 4), Uniform(0, 3));
+      case 31: return back(eq(a, b));
+      case 32: return back(ne(a, b));
+      case 33: return back(gt(a, b));
+      case 34: return back(le(a, b));
+      case 35: return back(eq(a, Uniform(-2, 2)));
+      case 36: return back(ne(a, Uniform(-2, 2)));
+      case 37: return back(lt(a, Uniform(-2, 2)));
+      case 38: return back(gt(a, Uniform(-2, 2)));
+      case 39: return mul(back(le(a, 0)), sub(a, Uniform(-3, 3)));
+      case 40: return back(ge(a, Uniform(-2, 2)));
+      default: return back(1.5 / positive);
     }
   }
 
@@ -144,7 +174,8 @@ class ProgramBuilder {
   // A new tensor from `a` through views, shape ops and reductions.
   Tensor RandomStructural(const Tensor& a) {
     const bool floating = a.dtype() != DType::kInt64;
-    switch (Uniform(0, 9)) {
+    const int64_t d = Uniform(0, a.dim() - 1);
+    switch (Uniform(0, 17)) {
       case 0: return clone(RandomOpView(a));
       case 1: return a.dim() >= 2 ? tril(a, Uniform(-2, 2)) : clone(a);
       case 2: return a.dim() >= 2 ? triu(a, Uniform(-2, 2)) : clone(a);
@@ -152,32 +183,52 @@ class ProgramBuilder {
         const Tensor b = RandomFactory({a.size(-1), Uniform(1, 4)}, a.dtype());
         return a.dim() >= 2 ? matmul(a, b) : matmul(unsqueeze(a, 0), b);
       }
-      case 4: return a.dim() == 1 ? outer(a, a) : sum(a, {Uniform(0, a.dim() - 1)}, Uniform(0, 1) == 1);
-      case 5: return cat({a, mul(a, 2)}, Uniform(0, a.dim() - 1));
-      case 6: return floating ? mean(a, {Uniform(0, a.dim() - 1)}, Uniform(0, 1) == 1) : clone(a);
+      case 4: return a.dim() == 1 ? outer(a, a) : sum(a, {d}, Uniform(0, 1) == 1);
+      case 5: return cat({a, mul(a, 2)}, d);
+      case 6: return floating ? mean(a, {d}, Uniform(0, 1) == 1) : clone(a);
       case 7: return contiguous(expand(unsqueeze(a, 0), [&] {
         Shape s = a.sizes();
         s.insert(s.begin(), Uniform(1, 3));
         return s;
       }()));
       case 8: return floating ? add(a, rand(a.sizes(), {.dtype = a.dtype()})) : clone(a);
-      default: return max(a, {Uniform(0, a.dim() - 1)}, false);
+      case 9: return min(a, {d}, Uniform(0, 1) == 1);
+      case 10: return floating ? var(a, {d}, Uniform(0, 1) == 1, Uniform(0, 1)) : clone(a);
+      case 11: return floating ? std(a, {d}, Uniform(0, 1) == 1, Uniform(0, 1)) : clone(a);
+      case 12: return repeat(a, [&] {
+        Shape repeats(a.dim() + Uniform(0, 1));
+        for (int64_t& r : repeats) r = Uniform(1, 2);
+        return repeats;
+      }());
+      case 13: return stack({a, add(a, 1)}, Uniform(0, a.dim()));
+      case 14: return clone(Uniform(0, 1) == 0 ? squeeze(unsqueeze(a, d))
+                                               : squeeze(unsqueeze(a, d), d));
+      case 15: return a.dim() == 2 ? clone(t(a)) : clone(transpose(a, 0, d));
+      case 16: return mul(view(contiguous(a), {a.numel()}), 2);
+      default: return max(a, {d}, false);
     }
   }
 
   // An in-place op on a view of `t` (possibly t itself).
   void RandomInPlace(const Tensor& t) {
     const Tensor view = Uniform(0, 1) == 0 ? RandomView(t) : RandomOpView(t);
-    if (view.dtype() != DType::kInt64 && Uniform(0, 3) == 0) {
-      switch (Uniform(0, 2)) {
-        case 0: uniform_(view, -1, 1); break;
-        case 1: normal_(view, 0.5, 2); break;
+    const bool floating = view.dtype() != DType::kInt64;
+    if (Uniform(0, 3) == 0) {
+      switch (Uniform(0, floating ? 4 : 1)) {
+        case 0: random_(view, -5, Uniform(-4, 6)); break;
+        case 1: bernoulli_(view, 0.3); break;
+        case 2: uniform_(view, -1, 1); break;
+        case 3: normal_(view, 0.5, 2); break;
         default: trunc_normal_(view, 0, 1, -1.5, 1.5); break;
       }
       return;
     }
+    if (floating && Uniform(0, 2) == 0) {
+      RandomFloatingInPlace(view);
+      return;
+    }
     const Tensor other = RandomFactory(BroadcastableTo(view.sizes()), view.dtype());
-    switch (Uniform(0, 6)) {
+    switch (Uniform(0, 14)) {
       case 0: fill_(view, Uniform(-5, 5)); break;
       case 5: mul_(view, view); break;  // reads what it writes, element for element
       case 6: {  // copies one half of a storage into the other
@@ -191,7 +242,45 @@ class ProgramBuilder {
       case 1: add_(view, other); break;
       case 2: mul_(view, Uniform(-3, 3)); break;
       case 3: copy_(view, to(other, DType::kFloat64)); break;
+      case 7: add_(view, Uniform(-3, 3)); break;
+      case 8: sub_(view, Uniform(-3, 3)); break;
+      case 9: abs_(neg_(view)); break;
+      case 10: sign_(view); break;
+      case 11: clamp_(view, -3, Uniform(-2, 3)); break;
+      case 12: pow_(clamp_(view, -3, 3), Uniform(0, 2)); break;
+      case 13:
+        if (view.dim() >= 2) {
+          Uniform(0, 1) == 0 ? tril_(view, Uniform(-1, 1)) : triu_(view, Uniform(-1, 1));
+        }
+        break;
       default: sub_(view, other); break;
+    }
+  }
+
+  // An in-place op of a floating result on a floating view, in domains where it is finite.
+  void RandomFloatingInPlace(const Tensor& view) {
+    const Tensor other = RandomFactory(BroadcastableTo(view.sizes()), view.dtype());
+    switch (Uniform(0, 19)) {
+      case 0: div_(view, add(abs(other), 1)); break;
+      case 1: div_(view, Uniform(1, 4)); break;
+      case 2: exp_(clamp_(view, -4, 4)); break;
+      case 3: exp2_(clamp_(view, -4, 4)); break;
+      case 4: expm1_(clamp_(view, -4, 4)); break;
+      case 5: log_(add_(abs_(view), 1)); break;
+      case 6: log2_(add_(abs_(view), 1)); break;
+      case 7: log1p_(abs_(view)); break;
+      case 8: sqrt_(abs_(view)); break;
+      case 9: rsqrt_(add_(abs_(view), 1)); break;
+      case 10: reciprocal_(add_(abs_(view), 1)); break;
+      case 11: sin_(view); break;
+      case 12: cos_(view); break;
+      case 13: tanh_(view); break;
+      case 14: sigmoid_(view); break;
+      case 15: erf_(view); break;
+      case 16: floor_(mul_(view, 2.5)); break;
+      case 17: ceil_(mul_(view, 2.5)); break;
+      case 18: round_(mul_(view, 2.5)); break;
+      default: pow_(clamp_(view, 0.5, 2), clamp(other, -1, 2)); break;
     }
   }
 

@@ -208,9 +208,10 @@ std::map<std::string, Driver> Drivers() {
     return Invocation{"expand", {d.tensor()}, Attrs{{"sizes", d.shape()}}};
   };
   drivers["diagonal"] = [](Draw& d) {
-    return Invocation{"diagonal",
-                      {d.tensor()},
-                      Attrs{{"offset", d.integer()}, {"dim1", d.integer()}, {"dim2", d.integer()}}};
+    return Invocation{
+        "diagonal",
+        {d.tensor()},
+        Attrs{{"diagonal_offset", d.integer()}, {"dim1", d.integer()}, {"dim2", d.integer()}}};
   };
   drivers["t"] = [](Draw& d) { return Invocation{"t", {d.tensor()}, {}}; };
 

@@ -6,6 +6,9 @@
 #include "deferred/deferred.h"
 #include "examples/models/gpt2.h"
 #include "examples/models/llama.h"
+#include "examples/models/mamba.h"
+#include "examples/models/vit.h"
+#include "examples/models/whisper.h"
 #include "gtest/gtest.h"
 #include "replay/trace.h"
 #include "tests/equivalence.h"
@@ -40,6 +43,82 @@ void ExpectEagerEquivalence(const Config& config) {
 TEST(Gpt2Test, MaterializedEqualsEager) { ExpectEagerEquivalence<Gpt2>(Gpt2Config::Tiny()); }
 
 TEST(LlamaTest, MaterializedEqualsEager) { ExpectEagerEquivalence<Llama>(LlamaConfig::Tiny()); }
+
+TEST(MambaTest, MaterializedEqualsEager) { ExpectEagerEquivalence<Mamba>(MambaConfig::Tiny()); }
+
+TEST(VitTest, MaterializedEqualsEager) { ExpectEagerEquivalence<Vit>(VitConfig::Tiny()); }
+
+TEST(WhisperEncoderTest, MaterializedEqualsEager) {
+  ExpectEagerEquivalence<WhisperEncoder>(WhisperEncoderConfig::Tiny());
+}
+
+// What a tensor of a materialized deferred model holds, as float32 values.
+template <typename M, typename Config>
+std::shared_ptr<M> Materialized(const Config& config) {
+  absl::StatusOr<std::shared_ptr<M>> model = deferred_init<M>(config);
+  EXPECT_TRUE(model.ok()) << model.status();
+  EXPECT_TRUE(materialize_module(**model).ok());
+  return *model;
+}
+
+TEST(MambaTest, ConstructorTensorsHoldTheirFormulas) {
+  const MambaConfig config = MambaConfig::Tiny();
+  const auto model = Materialized<Mamba>(config);
+  const nn::Module& mixer = *(*model).child("backbone")->child("layers")->child("0")->child("mixer");
+  // A_log[d, n] = log(n + 1); D = 1.
+  const Tensor a_log = mixer.parameter("A_log");
+  ASSERT_EQ(a_log.sizes(), (Shape{config.d_inner(), config.d_state}));
+  for (int64_t d = 0; d < config.d_inner(); ++d) {
+    for (int64_t n = 0; n < config.d_state; ++n) {
+      EXPECT_FLOAT_EQ(a_log.at<float>({d, n}), std::log(static_cast<float>(n + 1)));
+    }
+  }
+  for (float v : mixer.parameter("D").to_vector<float>()) EXPECT_EQ(v, 1.0f);
+  // dt_proj's bias survives _init_weights: softplus(bias) lies in [dt_min, dt_max].
+  for (float b : mixer.child("dt_proj")->parameter("bias").to_vector<float>()) {
+    const double dt = std::log1p(std::exp(static_cast<double>(b)));
+    EXPECT_GE(dt, config.dt_min * 0.999);
+    EXPECT_LE(dt, config.dt_max * 1.001);
+  }
+  // Other Linear biases are zero; the head is the embedding.
+  for (float v : mixer.child("conv1d")->parameter("bias").to_vector<float>()) {
+    EXPECT_NE(v, 0.0f);  // a Conv1d keeps its init
+  }
+  EXPECT_EQ((*model).child("lm_head")->parameter("weight").storage(),
+            (*model).child("backbone")->child("embedding")->parameter("weight").storage());
+}
+
+TEST(VitTest, ClassTokenIsTinyAndLinearBiasesAreZero) {
+  const auto model = Materialized<Vit>(VitConfig::Tiny());
+  for (float v : (*model).parameter("cls_token").to_vector<float>()) {
+    EXPECT_NE(v, 0.0f);
+    EXPECT_LT(std::fabs(v), 1e-5f);
+  }
+  for (float v : (*model).parameter("pos_embed").to_vector<float>()) {
+    EXPECT_LE(std::fabs(v), 2.0f);  // trunc_normal_'s bounds [-2, 2]
+  }
+  for (const auto& [name, t] : (*model).named_parameters()) {
+    if (name.find("qkv.bias") == std::string::npos && name != "head.bias") continue;
+    for (float v : t.to_vector<float>()) EXPECT_EQ(v, 0.0f) << name;
+  }
+}
+
+TEST(WhisperEncoderTest, PositionalEmbeddingIsTheSinusoidTable) {
+  const WhisperEncoderConfig config = WhisperEncoderConfig::Tiny();
+  const auto model = Materialized<WhisperEncoder>(config);
+  const Tensor table = (*model).buffer("positional_embedding");
+  const int64_t half = config.n_audio_state / 2;
+  ASSERT_EQ(table.sizes(), (Shape{config.n_audio_ctx, config.n_audio_state}));
+  for (int64_t t = 0; t < config.n_audio_ctx; ++t) {
+    for (int64_t i = 0; i < half; ++i) {
+      const double w = std::exp(-static_cast<double>(i) * std::log(10000.0) / (half - 1));
+      EXPECT_NEAR(table.at<float>({t, i}), std::sin(t * w), 2e-5);
+      EXPECT_NEAR(table.at<float>({t, half + i}), std::cos(t * w), 2e-5);
+    }
+  }
+  EXPECT_EQ((*model).child("blocks")->child("0")->child("attn")->child("key")->parameter("bias").defined(),
+            false);
+}
 
 TEST(Gpt2Test, TokenEmbeddingAndHeadAreOneTensorMaterializedOnce) {
   absl::StatusOr<std::shared_ptr<Gpt2>> model = deferred_init<Gpt2>(Gpt2Config::Tiny());

@@ -6,6 +6,7 @@
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/op_registry.h"
+#include "fake_tensor/ops/factories.h"
 #include "fake_tensor/region_rules.h"
 
 namespace deferred {
@@ -317,6 +318,15 @@ Tensor pow(const Tensor& a, const Tensor& exponent, CallSite site) {
 Tensor pow(const Tensor& a, Scalar exponent, CallSite site) {
   return BinaryScalar("pow", a, exponent, site);
 }
+Tensor pow(Scalar base, const Tensor& exponent, CallSite site) {
+  const DType result = PromoteWithScalar(exponent.dtype(), base);
+  // The base enters in the op-math type, as a Scalar operand does elsewhere.
+  const DType math =
+      result == DType::kFloat16 || result == DType::kBFloat16 ? DType::kFloat32 : result;
+  const Tensor powers =
+      pow(full({}, base, {.dtype = math, .device = exponent.device()}, site), exponent, site);
+  return to(powers, result, site);
+}
 
 Tensor add_(const Tensor& self, const Tensor& other, CallSite site) {
   return Binary("add_", self, other, site);
@@ -341,6 +351,9 @@ Tensor div_(const Tensor& self, const Tensor& other, CallSite site) {
 }
 Tensor div_(const Tensor& self, Scalar other, CallSite site) {
   return InPlaceScalar("div", self, other, site);
+}
+Tensor pow_(const Tensor& self, const Tensor& exponent, CallSite site) {
+  return Binary("pow_", self, exponent, site);
 }
 Tensor pow_(const Tensor& self, Scalar exponent, CallSite site) {
   return InPlaceScalar("pow", self, exponent, site);

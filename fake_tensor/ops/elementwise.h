@@ -32,6 +32,11 @@ Tensor pow(const Tensor& a, const Tensor& exponent, CallSite site = CallSite::He
 // An integral tensor to a negative integer scalar power throws (as in PyTorch); with a
 // tensor exponent, negative powers give 0 unless the base is 1 or -1.
 Tensor pow(const Tensor& a, Scalar exponent, CallSite site = CallSite::Here());
+// base ** exponent elementwise, in the dtype PyTorch's torch.pow(Scalar, Tensor) gives
+// (the exponent's promoted with the base's kind: an integral exponent and a floating base
+// give float32); computed as pow of a 0-d tensor holding the base (in float32 for 16-bit
+// results, which are then rounded).
+Tensor pow(Scalar base, const Tensor& exponent, CallSite site = CallSite::Here());
 
 Tensor add_(const Tensor& self, const Tensor& other, CallSite site = CallSite::Here());
 Tensor add_(const Tensor& self, Scalar other, CallSite site = CallSite::Here());
@@ -41,6 +46,7 @@ Tensor mul_(const Tensor& self, const Tensor& other, CallSite site = CallSite::H
 Tensor mul_(const Tensor& self, Scalar other, CallSite site = CallSite::Here());
 Tensor div_(const Tensor& self, const Tensor& other, CallSite site = CallSite::Here());
 Tensor div_(const Tensor& self, Scalar other, CallSite site = CallSite::Here());
+Tensor pow_(const Tensor& self, const Tensor& exponent, CallSite site = CallSite::Here());
 Tensor pow_(const Tensor& self, Scalar exponent, CallSite site = CallSite::Here());
 
 // Keep the input's dtype (bool is rejected by neg).

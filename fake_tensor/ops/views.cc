@@ -302,7 +302,7 @@ TensorLayout ExpandLayout(const OpCall& call) {
 
 TensorLayout DiagonalLayout(const OpCall& call) {
   const Tensor& self = call.inputs[0];
-  const int64_t offset = IntAttr(call, "offset");
+  const int64_t offset = IntAttr(call, "diagonal_offset");
   const int64_t dim1 = WrapDim(IntAttr(call, "dim1"), self.dim(), "diagonal");
   const int64_t dim2 = WrapDim(IntAttr(call, "dim2"), self.dim(), "diagonal");
   if (dim1 == dim2) {
@@ -442,7 +442,7 @@ Tensor expand(const Tensor& t, const Shape& sizes, CallSite site) {
 
 Tensor diagonal(const Tensor& t, int64_t offset, int64_t dim1, int64_t dim2, CallSite site) {
   return DispatchOne("diagonal", {t},
-                     Attrs{{"offset", offset}, {"dim1", dim1}, {"dim2", dim2}}, site);
+                     Attrs{{"diagonal_offset", offset}, {"dim1", dim1}, {"dim2", dim2}}, site);
 }
 
 Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim, CallSite site) {
