@@ -236,6 +236,8 @@ class Tensor {
   Tensor ge(Scalar other, CallSite site = CallSite::Here()) const;
 
   // Casts, fills and copies.
+  Tensor masked_fill(const Tensor& mask, Scalar value, CallSite site = CallSite::Here()) const;
+  Tensor masked_fill_(const Tensor& mask, Scalar value, CallSite site = CallSite::Here()) const;
   Tensor to(DType dtype, CallSite site = CallSite::Here()) const;
   Tensor fill_(Scalar value, CallSite site = CallSite::Here()) const;
   Tensor zero_(CallSite site = CallSite::Here()) const;
@@ -298,6 +300,10 @@ class Tensor {
   Tensor min(const Shape& dims, bool keepdim = false, CallSite site = CallSite::Here()) const;
   Tensor max(CallSite site = CallSite::Here()) const;
   Tensor max(const Shape& dims, bool keepdim = false, CallSite site = CallSite::Here()) const;
+  Tensor norm(double p = 2.0, CallSite site = CallSite::Here()) const;
+  Tensor norm(double p, const Shape& dims, bool keepdim = false,
+              CallSite site = CallSite::Here()) const;
+  Tensor cumsum(int64_t dim, CallSite site = CallSite::Here()) const;
 
   TensorImpl* impl() const { return impl_.get(); }
 

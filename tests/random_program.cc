@@ -175,7 +175,7 @@ class ProgramBuilder {
   Tensor RandomStructural(const Tensor& a) {
     const bool floating = a.dtype() != DType::kInt64;
     const int64_t d = Uniform(0, a.dim() - 1);
-    switch (Uniform(0, 17)) {
+    switch (Uniform(0, 20)) {
       case 0: return clone(RandomOpView(a));
       case 1: return a.dim() >= 2 ? tril(a, Uniform(-2, 2)) : clone(a);
       case 2: return a.dim() >= 2 ? triu(a, Uniform(-2, 2)) : clone(a);
@@ -205,6 +205,9 @@ class ProgramBuilder {
                                                : squeeze(unsqueeze(a, d), d));
       case 15: return a.dim() == 2 ? clone(t(a)) : clone(transpose(a, 0, d));
       case 16: return mul(view(contiguous(a), {a.numel()}), 2);
+      case 17: return cumsum(a, d - (Uniform(0, 1) == 0 ? 0 : a.dim()));
+      case 18: return floating ? norm(a, static_cast<double>(Uniform(1, 3)), {d}) : clone(a);
+      case 19: return masked_fill(a, gt(a, 1), Uniform(-3, 3));
       default: return max(a, {d}, false);
     }
   }

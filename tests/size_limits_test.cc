@@ -151,6 +151,9 @@ std::map<std::string, Driver> Drivers() {
   drivers["copy_"] = [](Draw& d) { return Invocation{"copy_", {d.tensor(), d.tensor()}, {}}; };
   drivers["clone"] = [](Draw& d) { return Invocation{"clone", {d.tensor()}, {}}; };
 
+  drivers["cumsum"] = [](Draw& d) {
+    return Invocation{"cumsum", {d.tensor()}, Attrs{{"dim", d.integer()}, {"start", d.integer()}}};
+  };
   for (const char* name : {"sum", "mean", "min", "max"}) {
     drivers[name] = [op = std::string(name)](Draw& d) {
       return Invocation{op, {d.tensor()}, Attrs{{"dims", d.dims(2)}, {"keepdim", d.coin()}}};

@@ -359,6 +359,29 @@ Tensor pow_(const Tensor& self, Scalar exponent, CallSite site) {
   return InPlaceScalar("pow", self, exponent, site);
 }
 
+Tensor masked_fill(const Tensor& self, const Tensor& mask, Scalar value, CallSite site) {
+  if (mask.dtype() != DType::kBool) {
+    ThrowError("masked_fill: the mask must be bool, got %s", DTypeName(mask.dtype()));
+  }
+  bool broadcasts = mask.dim() <= self.dim();
+  for (int64_t d = 1; broadcasts && d <= mask.dim(); ++d) {
+    broadcasts = mask.size(-d) == 1 || mask.size(-d) == self.size(-d);
+  }
+  if (!broadcasts) {
+    ThrowError("masked_fill: a mask of shape %s does not broadcast to self's shape %s",
+               ShapeToString(mask.sizes()), ShapeToString(self.sizes()));
+  }
+  if (!FitsInDType(value, self.dtype())) {
+    ThrowError("masked_fill: value %s does not fit %s", value.ToString(),
+               DTypeName(self.dtype()));
+  }
+  return where(mask, full({}, value, {.dtype = self.dtype(), .device = self.device()}, site),
+               self, site);
+}
+Tensor masked_fill_(const Tensor& self, const Tensor& mask, Scalar value, CallSite site) {
+  return copy_(self, masked_fill(self, mask, value, site), site);
+}
+
 Tensor neg(const Tensor& a, CallSite site) { return Unary("neg", a, site); }
 Tensor abs(const Tensor& a, CallSite site) { return Unary("abs", a, site); }
 Tensor exp(const Tensor& a, CallSite site) { return Unary("exp", a, site); }

@@ -128,6 +128,15 @@ Tensor ge(const Tensor& a, Scalar b, CallSite site = CallSite::Here());
 Tensor maximum(const Tensor& a, const Tensor& b, CallSite site = CallSite::Here());
 Tensor minimum(const Tensor& a, const Tensor& b, CallSite site = CallSite::Here());
 
+// `self` with `value` where the bool `mask` (which broadcasts to self's shape) is true, as
+// torch.masked_fill; composed as where(mask, value, self), so the result keeps self's
+// dtype. Throws for a mask that is not bool or does not broadcast to self, and for a value
+// that does not fit self's dtype. masked_fill_ writes the result into self.
+Tensor masked_fill(const Tensor& self, const Tensor& mask, Scalar value,
+                   CallSite site = CallSite::Here());
+Tensor masked_fill_(const Tensor& self, const Tensor& mask, Scalar value,
+                    CallSite site = CallSite::Here());
+
 // A copy converted to `dtype` (PyTorch's casts: float to int truncates, nonzero to true,
 // to 16-bit floats rounds to nearest even). Returns `a` itself when it has that dtype.
 Tensor to(const Tensor& a, DType dtype, CallSite site = CallSite::Here());

@@ -1,6 +1,7 @@
 #include "fake_tensor/ops/reductions.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/op_registry.h"
+#include "fake_tensor/ops/elementwise.h"
 
 namespace deferred {
 namespace {
@@ -103,8 +105,52 @@ std::optional<RegionPlan> ReductionRegion(const OpCall& call, const std::vector<
   return RegionPlan{{std::move(in)}, call.attrs};
 }
 
+// The dim a cumsum call runs along (0 for a 0-d input) and the first index its output
+// holds.
+std::pair<int64_t, int64_t> CumsumDimAndStart(const OpCall& call) {
+  const Tensor& t = call.inputs[0];
+  const int64_t dim = WrapDim(call.attrs.Get<int64_t>("dim"), std::max<int64_t>(t.dim(), 1),
+                              "cumsum");
+  const int64_t start = call.attrs.Get<int64_t>("start");
+  const int64_t size = t.dim() == 0 ? 1 : t.size(dim);
+  if (start < 0 || start > size || (t.dim() == 0 && start != 0)) {
+    ThrowError("cumsum: start %d is outside dim %d of size %d", start, dim, size);
+  }
+  return {dim, start};
+}
+
+std::vector<TensorSpec> CumsumSpec(const OpCall& call) {
+  if (call.inputs.size() != 1) {
+    ThrowError("cumsum: expected 1 tensor input, got %d", call.inputs.size());
+  }
+  const Tensor& t = call.inputs[0];
+  const auto [dim, start] = CumsumDimAndStart(call);
+  Shape sizes = t.sizes();
+  if (t.dim() > 0) sizes[dim] -= start;
+  return {TensorSpec{std::move(sizes), ResultFrom("cumsum", t.dtype(), ResultDType::kSum),
+                     t.device()}};
+}
+
+// Other dims read the output region's range; `dim` reads the prefix up to the region's
+// end, and the restricted run starts its output at the region's start.
+std::optional<RegionPlan> CumsumRegion(const OpCall& call, const std::vector<Region>& outputs) {
+  const Tensor& t = call.inputs[0];
+  Region in = outputs[0];
+  RegionPlan plan{{}, call.attrs};
+  if (t.dim() > 0) {
+    const auto [dim, start] = CumsumDimAndStart(call);
+    in.start[dim] = 0;
+    in.stop[dim] = start + outputs[0].stop[dim];
+    plan.attrs.Set("start", start + outputs[0].start[dim]);
+  }
+  plan.inputs.push_back(std::move(in));
+  return plan;
+}
+
 const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
+  registry.RegisterOp(
+      OpDef{.name = "cumsum", .shape_rule = CumsumSpec, .region_rule = CumsumRegion});
   for (const Reduction& reduction : kReductions) {
     registry.RegisterOp(OpDef{.name = reduction.name,
                               .shape_rule = [reduction](const OpCall& call) {
@@ -166,6 +212,25 @@ Tensor min(const Tensor& t, const Shape& dims, bool keepdim, CallSite site) {
 }
 
 Tensor max(const Tensor& t, CallSite site) { return Reduce("max", t, {}, false, site); }
+
+Tensor norm(const Tensor& t, double p, CallSite site) { return norm(t, p, {}, false, site); }
+Tensor norm(const Tensor& t, double p, const Shape& dims, bool keepdim, CallSite site) {
+  if (!IsFloatingPoint(t.dtype())) {
+    ThrowError("norm: expected a floating dtype, got %s; convert with to() first",
+               DTypeName(t.dtype()));
+  }
+  if (std::isinf(p)) {
+    return p > 0 ? max(abs(t, site), dims, keepdim, site) : min(abs(t, site), dims, keepdim, site);
+  }
+  if (p == 0) return sum(to(ne(t, 0, site), t.dtype(), site), dims, keepdim, site);
+  if (p == 1) return sum(abs(t, site), dims, keepdim, site);
+  if (p == 2) return sqrt(sum(mul(t, t, site), dims, keepdim, site), site);
+  return pow(sum(pow(abs(t, site), p, site), dims, keepdim, site), 1.0 / p, site);
+}
+
+Tensor cumsum(const Tensor& t, int64_t dim, CallSite site) {
+  return DispatchOne("cumsum", {t}, Attrs{{"dim", dim}, {"start", int64_t{0}}}, site);
+}
 Tensor max(const Tensor& t, const Shape& dims, bool keepdim, CallSite site) {
   return Reduce("max", t, dims, keepdim, site);
 }

@@ -65,6 +65,21 @@ Tensor max(const Tensor& t, CallSite site = CallSite::Here());
 Tensor max(const Tensor& t, const Shape& dims, bool keepdim = false,
            CallSite site = CallSite::Here());
 
+// The p-norm over `dims` (all for an empty list), as torch.linalg.vector_norm: (sum |x|^p)
+// ^ (1/p); p = 2 is sqrt(sum(x * x)), p = 1 sum(|x|), p = inf max(|x|), p = -inf min(|x|),
+// p = 0 the count of nonzeros. Composed of the ops above and elementwise ops (so their
+// arithmetic); requires a floating dtype.
+Tensor norm(const Tensor& t, double p = 2.0, CallSite site = CallSite::Here());
+Tensor norm(const Tensor& t, double p, const Shape& dims, bool keepdim = false,
+            CallSite site = CallSite::Here());
+
+// Running sums along `dim`: element i is the sum of elements 0..i of its line, accumulated
+// sequentially from 0 as the sums above are (in double for floating inputs, wrapping int64
+// for integer and bool inputs, which give int64). A 0-d tensor takes dim 0 or -1 and gives
+// itself. Replay computes a region of the output from the input's prefix along `dim` up to
+// the region's end (attr "start": the first index the output holds).
+Tensor cumsum(const Tensor& t, int64_t dim, CallSite site = CallSite::Here());
+
 }  // namespace deferred
 
 #endif  // DEFERRED_FAKE_TENSOR_OPS_REDUCTIONS_H_

@@ -14,6 +14,7 @@
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/op_registry.h"
+#include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -194,7 +195,7 @@ std::string ErrorMessage(Fn&& fn) {
 }
 
 TEST(ReductionsTest, OpsAreRegisteredWithCpuKernels) {
-  for (const char* name : {"sum", "mean", "var", "std", "min", "max"}) {
+  for (const char* name : {"sum", "mean", "var", "std", "min", "max", "cumsum"}) {
     const OpDef& def = OpRegistry::Global().Get(name);
     EXPECT_EQ(def.kind, OpKind::kFunctional) << name;
     EXPECT_TRUE(static_cast<bool>(def.kernel(DeviceType::kCPU))) << name;
@@ -318,6 +319,66 @@ TEST(ReductionsTest, MinAndMaxEqualSequentialReferenceWithNaNs) {
       ExpectSameBits<T>(out, best);
     });
   }
+}
+
+TEST(ReductionsTest, CumsumEqualsSequentialReferenceBitwise) {
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    std::mt19937_64 rng(seed);
+    const int64_t ndim = static_cast<int64_t>(rng() % 4);
+    const Tensor t = RandomTensor(rng, RandomShape(rng, ndim, 5), kAllDTypes[rng() % 8]);
+    const int64_t dim = ndim == 0 ? 0 : static_cast<int64_t>(rng() % ndim);
+    const Tensor out = cumsum(t, rng() % 2 == 0 ? dim : dim - std::max<int64_t>(ndim, 1));
+    ASSERT_EQ(out.sizes(), t.sizes());
+    VisitDType(t.dtype(), [&]<typename T>() {
+      using M = typename OpMathOf<T>::type;
+      // Element i of the row-major output: the sequential sum of its line up to i.
+      const std::vector<T> values = t.to_vector<T>();
+      const int64_t inner = ndim == 0 ? 1 : NumElements(Shape(t.sizes().begin() + dim + 1,
+                                                              t.sizes().end()));
+      const int64_t length = ndim == 0 ? 1 : t.size(dim);
+      if constexpr (std::is_integral_v<T>) {
+        std::vector<int64_t> expected(values.size());
+        for (size_t i = 0; i < values.size(); ++i) {
+          const int64_t along = (static_cast<int64_t>(i) / inner) % length;
+          uint64_t acc = 0;
+          for (int64_t k = 0; k <= along; ++k) {
+            acc = acc + static_cast<uint64_t>(static_cast<int64_t>(values[i - (along - k) * inner]));
+          }
+          expected[i] = static_cast<int64_t>(acc);
+        }
+        ExpectSameBits<int64_t>(out, expected);
+      } else {
+        std::vector<T> expected(values.size());
+        for (size_t i = 0; i < values.size(); ++i) {
+          const int64_t along = (static_cast<int64_t>(i) / inner) % length;
+          double acc = 0.0;
+          for (int64_t k = 0; k <= along; ++k) {
+            acc = acc + static_cast<double>(M(values[i - (along - k) * inner]));
+          }
+          expected[i] = CastElement<T>(acc);
+        }
+        ExpectSameBits<T>(out, expected);
+      }
+    });
+  }
+}
+
+TEST(ReductionsTest, CumsumNormAndTheirMisuse) {
+  const Tensor t = from_data<float>({1, 2, 3, -4, 5, 6}, {2, 3});
+  EXPECT_EQ(cumsum(t, 1).to_vector<float>(), (std::vector<float>{1, 3, 6, -4, 1, 7}));
+  EXPECT_EQ(cumsum(t, 0).to_vector<float>(), (std::vector<float>{1, 2, 3, -3, 7, 9}));
+  EXPECT_EQ(cumsum(from_data<int64_t>({}, {0}), 0).numel(), 0);
+  EXPECT_EQ(cumsum(full({}, 3), -1).item<int64_t>(), 3);
+  EXPECT_THROW(cumsum(t, 2), Error);
+  EXPECT_FLOAT_EQ(norm(t).item<float>(), std::sqrt(91.0f));
+  EXPECT_EQ(norm(t, 1).item<float>(), 21);
+  EXPECT_EQ(norm(t, std::numeric_limits<double>::infinity()).item<float>(), 6);
+  EXPECT_EQ(norm(t, -std::numeric_limits<double>::infinity()).item<float>(), 1);
+  EXPECT_EQ(norm(t, 0).item<float>(), 6);
+  EXPECT_NEAR(norm(t, 3, {1}).to_vector<float>()[0], std::cbrt(36.0), 1e-5);
+  EXPECT_EQ(norm(t, 2, {0}, true).sizes(), (Shape{1, 3}));
+  EXPECT_THROW(norm(from_data<int64_t>({1, 2})), Error);
 }
 
 TEST(ReductionsTest, KnownValues) {

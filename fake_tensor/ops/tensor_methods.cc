@@ -255,5 +255,18 @@ Tensor Tensor::max(CallSite site) const { return deferred::max(*this, site); }
 Tensor Tensor::max(const Shape& dims, bool keepdim, CallSite site) const {
   return deferred::max(*this, dims, keepdim, site);
 }
+Tensor Tensor::masked_fill(const Tensor& mask, Scalar value, CallSite site) const {
+  return deferred::masked_fill(*this, mask, value, site);
+}
+Tensor Tensor::masked_fill_(const Tensor& mask, Scalar value, CallSite site) const {
+  return deferred::masked_fill_(*this, mask, value, site);
+}
+Tensor Tensor::norm(double p, CallSite site) const { return deferred::norm(*this, p, site); }
+Tensor Tensor::norm(double p, const Shape& dims, bool keepdim, CallSite site) const {
+  return deferred::norm(*this, p, dims, keepdim, site);
+}
+Tensor Tensor::cumsum(int64_t dim, CallSite site) const {
+  return deferred::cumsum(*this, dim, site);
+}
 
 }  // namespace deferred

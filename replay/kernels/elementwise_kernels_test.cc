@@ -1025,6 +1025,26 @@ TEST(ElementwiseKernelsTest, InPlaceOpsThroughAViewChangeOnlyTheView) {
   }
 }
 
+TEST(ElementwiseKernelsTest, MaskedFillWritesTheValueWhereTheMaskHolds) {
+  // Bool masks from 0/1 integers (std::vector<bool> has no data to copy from).
+  const auto mask = [](std::vector<int64_t> bits, Shape sizes) {
+    return ne(from_data<int64_t>(absl::MakeConstSpan(bits), sizes), 0);
+  };
+  const Tensor t = from_data<float>({1, 2, 3, 4, 5, 6}, {2, 3});
+  EXPECT_EQ(masked_fill(t, mask({1, 0, 1}, {3}), -1.5).to_vector<float>(),
+            (std::vector<float>{-1.5f, 2, -1.5f, -1.5f, 5, -1.5f}));
+  EXPECT_EQ(t.to_vector<float>(), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  const Tensor same = masked_fill_(t, mask({0, 1}, {2, 1}), 0);
+  EXPECT_TRUE(same.is_same(t));
+  EXPECT_EQ(t.to_vector<float>(), (std::vector<float>{1, 2, 3, 0, 0, 0}));
+  EXPECT_EQ(masked_fill(from_data<int64_t>({7, 8}), mask({1, 0}, {2}), 3).to_vector<int64_t>(),
+            (std::vector<int64_t>{3, 8}));
+  EXPECT_THROW(masked_fill(t, from_data<float>({1, 0, 1}), 0), Error);  // not bool
+  EXPECT_THROW(masked_fill(t, mask({1, 0}, {2}), 0), Error);             // no broadcast
+  EXPECT_THROW(masked_fill(t, mask({1}, {1, 1, 1}), 0), Error);          // more dims
+  EXPECT_THROW(masked_fill(from_data<int64_t>({1}), mask({1}, {1}), 0.5e300), Error);
+}
+
 TEST(ElementwiseKernelsTest, MisuseNamesTheOpAndWhatWasWrong) {
   const Tensor f = zeros({2, 3});
   const Tensor i = zeros({2, 3}, {.dtype = DType::kInt64});

@@ -210,8 +210,52 @@ void ExtremumKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
+// Running sums along attr "dim", written from index attr "start" of each line on. One
+// thread per line, each summing its line sequentially (as SumOf does).
+void CumsumKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Tensor& input = call.inputs[0];
+  const Tensor& out = outputs[0];
+  const int64_t start = call.attrs.Get<int64_t>("start");
+  Shape line_sizes = input.sizes(), in_strides = input.strides(), out_strides = out.strides();
+  int64_t length = 1, in_step = 0, out_step = 0;
+  if (input.dim() > 0) {
+    const int64_t dim = WrapDim(call.attrs.Get<int64_t>("dim"), input.dim(), "cumsum");
+    length = line_sizes[dim];
+    in_step = in_strides[dim];
+    out_step = out_strides[dim];
+    line_sizes.erase(line_sizes.begin() + dim);
+    in_strides.erase(in_strides.begin() + dim);
+    out_strides.erase(out_strides.begin() + dim);
+  }
+  const int64_t lines = NumElements(line_sizes);
+  VisitDType(input.dtype(), [&]<typename T>() {
+    using Out = std::conditional_t<kIsFloating<T>, T, int64_t>;
+    using M = typename OpMathOf<T>::type;
+    const T* in_data = input.data_ptr<T>();
+    Out* out_data = out.data_ptr<Out>();
+    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(length, 1));
+    ParallelFor(lines, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t line = begin; line < end; ++line) {
+        const T* in = in_data + OffsetOf(line, line_sizes, in_strides);
+        Out* o = out_data + OffsetOf(line, line_sizes, out_strides);
+        std::conditional_t<kIsFloating<T>, double, uint64_t> acc = 0;
+        for (int64_t i = 0; i < length; ++i) {
+          if constexpr (kIsFloating<T>) {
+            acc = acc + static_cast<double>(M(in[i * in_step]));
+            if (i >= start) o[(i - start) * out_step] = CastElement<Out>(acc);
+          } else {
+            acc = acc + static_cast<uint64_t>(static_cast<int64_t>(in[i * in_step]));
+            if (i >= start) o[(i - start) * out_step] = static_cast<int64_t>(acc);
+          }
+        }
+      }
+    });
+  });
+}
+
 const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
+  registry.RegisterKernel("cumsum", DeviceType::kCPU, CumsumKernel);
   registry.RegisterKernel("sum", DeviceType::kCPU, SumKernel);
   registry.RegisterKernel("mean", DeviceType::kCPU, MeanKernel);
   registry.RegisterKernel("var", DeviceType::kCPU, VarianceKernel<false>);
