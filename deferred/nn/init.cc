@@ -1,9 +1,12 @@
 #include "deferred/nn/init.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "fake_tensor/error.h"
 #include "fake_tensor/ops/elementwise.h"
+#include "fake_tensor/ops/factories.h"
+#include "fake_tensor/ops/views.h"
 #include "fake_tensor/ops/random.h"
 
 namespace deferred::nn::init {
@@ -84,6 +87,42 @@ Tensor constant_(const Tensor& tensor, Scalar value, CallSite site) {
 }
 Tensor zeros_(const Tensor& tensor, CallSite site) { return fill_(tensor, 0, site); }
 Tensor ones_(const Tensor& tensor, CallSite site) { return fill_(tensor, 1, site); }
+
+Tensor eye_(const Tensor& tensor, CallSite site) {
+  if (tensor.dim() != 2) {
+    ThrowError("eye_: expected a 2-d tensor, got %d dims (%s)", tensor.dim(), tensor.ToString());
+  }
+  return copy_(tensor,
+               eye(tensor.size(0), tensor.size(1),
+                   {.dtype = tensor.dtype(), .device = tensor.device()}, site),
+               site);
+}
+
+Tensor dirac_(const Tensor& tensor, int64_t groups, CallSite site) {
+  if (tensor.dim() < 3 || tensor.dim() > 5) {
+    ThrowError("dirac_: expected a 3-, 4- or 5-d tensor, got %d dims (%s)", tensor.dim(),
+               tensor.ToString());
+  }
+  if (groups <= 0 || tensor.size(0) % groups != 0) {
+    ThrowError("dirac_: dim 0 (size %d) is not divisible by groups = %d", tensor.size(0),
+               groups);
+  }
+  zero_(tensor, site);
+  // Each group's ones lie on one diagonal of the (out, in) plane at the kernel's centre.
+  Tensor centre = tensor;
+  for (int64_t d = tensor.dim() - 1; d >= 2; --d) {
+    centre = centre.select(d, tensor.size(d) / 2, site);
+  }
+  const int64_t out_per_group = tensor.size(0) / groups;
+  const int64_t ones = std::min(out_per_group, tensor.size(1));
+  for (int64_t g = 0; g < groups; ++g) {
+    centre.narrow(0, g * out_per_group, ones, site)
+        .narrow(1, 0, ones, site)
+        .diagonal(0, 0, 1, site)
+        .fill_(1, site);
+  }
+  return tensor;
+}
 
 Tensor xavier_uniform_(const Tensor& tensor, double gain, CallSite site) {
   const double bound = std::sqrt(3.0) * XavierStd("xavier_uniform_", tensor, gain);

@@ -59,6 +59,16 @@ Tensor constant_(const Tensor& tensor, Scalar value, CallSite site = CallSite::H
 Tensor zeros_(const Tensor& tensor, CallSite site = CallSite::Here());
 Tensor ones_(const Tensor& tensor, CallSite site = CallSite::Here());
 
+// The identity in a 2-d tensor (ones on the main diagonal, zeros elsewhere), as torch.eye.
+// Throws unless the tensor has 2 dims.
+Tensor eye_(const Tensor& tensor, CallSite site = CallSite::Here());
+// The Dirac delta in a 3-, 4- or 5-d convolution weight [out, in, k...]: zeros, and in each
+// of `groups` groups of out / groups output channels, channel d of the group keeps input
+// channel d (for d < min(out / groups, in)) through a one at the kernel's centre (index
+// k / 2 of each kernel dim). Throws for another number of dims, or when out is not a
+// multiple of a positive `groups`.
+Tensor dirac_(const Tensor& tensor, int64_t groups = 1, CallSite site = CallSite::Here());
+
 // U(-bound, bound) with std = gain * sqrt(2 / (fan_in + fan_out)) and bound = sqrt(3) * std.
 Tensor xavier_uniform_(const Tensor& tensor, double gain = 1.0, CallSite site = CallSite::Here());
 // N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)).

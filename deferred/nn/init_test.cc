@@ -16,6 +16,7 @@
 #include "fake_tensor/generator.h"
 #include "fake_tensor/ops/factories.h"
 #include "fake_tensor/ops/random.h"
+#include "fake_tensor/ops/reductions.h"
 #include "gtest/gtest.h"
 
 namespace deferred::nn::init {
@@ -216,8 +217,39 @@ class InitializedModule : public Module {
     init::uniform_(register_parameter("bias", empty({8})), -0.1, 0.1);
     init::normal_(register_parameter("emb", empty({11, 5}, {DType::kFloat16})));
     zeros_(register_parameter("zero", empty({3})));
+    eye_(register_parameter("eye", empty({6, 4})));
+    dirac_(register_parameter("dirac", empty({6, 3, 3})), 2);
   }
 };
+
+TEST(InitTest, EyeAndDiracPlaceTheirOnes) {
+  const Tensor square = empty({3, 5});
+  eye_(square);
+  for (int64_t r = 0; r < 3; ++r) {
+    for (int64_t c = 0; c < 5; ++c) EXPECT_EQ(square.at<float>({r, c}), r == c ? 1.0f : 0.0f);
+  }
+  // [out 4, in 3, 3, 3] in 2 groups of 2 output channels.
+  const Tensor conv = full({4, 3, 3, 3}, 7.0);
+  dirac_(conv, 2);
+  for (int64_t o = 0; o < 4; ++o) {
+    for (int64_t i = 0; i < 3; ++i) {
+      for (int64_t h = 0; h < 3; ++h) {
+        for (int64_t w = 0; w < 3; ++w) {
+          const bool one = i == o % 2 && h == 1 && w == 1;
+          EXPECT_EQ(conv.at<float>({o, i, h, w}), one ? 1.0f : 0.0f) << o << i << h << w;
+        }
+      }
+    }
+  }
+  const Tensor wide = empty({2, 5, 4});  // fewer outputs than inputs; an even kernel
+  dirac_(wide);
+  EXPECT_EQ(wide.at<float>({1, 1, 2}), 1.0f);
+  EXPECT_EQ(sum(wide).item<float>(), 2.0f);
+  EXPECT_THROW(eye_(empty({2, 2, 2})), Error);
+  EXPECT_THROW(dirac_(empty({2, 2})), Error);
+  EXPECT_THROW(dirac_(empty({3, 2, 3}), 2), Error);
+  EXPECT_THROW(dirac_(empty({4, 2, 3}), 0), Error);
+}
 
 TEST(InitTest, MaterializedInitializationEqualsEager) {
   EXPECT_TRUE(MaterializedEqualsEagerWith<InitializedModule>(

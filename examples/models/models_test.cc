@@ -64,7 +64,8 @@ std::shared_ptr<M> Materialized(const Config& config) {
 TEST(MambaTest, ConstructorTensorsHoldTheirFormulas) {
   const MambaConfig config = MambaConfig::Tiny();
   const auto model = Materialized<Mamba>(config);
-  const nn::Module& mixer = *(*model).child("backbone")->child("layers")->child("0")->child("mixer");
+  const nn::Module& mixer =
+      *model->child("backbone")->child("layers")->child("0")->child("mixer");
   // A_log[d, n] = log(n + 1); D = 1.
   const Tensor a_log = mixer.parameter("A_log");
   ASSERT_EQ(a_log.sizes(), (Shape{config.d_inner(), config.d_state}));
@@ -80,24 +81,23 @@ TEST(MambaTest, ConstructorTensorsHoldTheirFormulas) {
     EXPECT_GE(dt, config.dt_min * 0.999);
     EXPECT_LE(dt, config.dt_max * 1.001);
   }
-  // Other Linear biases are zero; the head is the embedding.
-  for (float v : mixer.child("conv1d")->parameter("bias").to_vector<float>()) {
-    EXPECT_NE(v, 0.0f);  // a Conv1d keeps its init
-  }
-  EXPECT_EQ((*model).child("lm_head")->parameter("weight").storage(),
-            (*model).child("backbone")->child("embedding")->parameter("weight").storage());
+  // _init_weights zeroes Linear biases only: the conv keeps its uniform bias. The head is
+  // the embedding.
+  for (float v : mixer.child("conv1d")->parameter("bias").to_vector<float>()) EXPECT_NE(v, 0.0f);
+  EXPECT_EQ(model->child("lm_head")->parameter("weight").storage(),
+            model->child("backbone")->child("embedding")->parameter("weight").storage());
 }
 
 TEST(VitTest, ClassTokenIsTinyAndLinearBiasesAreZero) {
   const auto model = Materialized<Vit>(VitConfig::Tiny());
-  for (float v : (*model).parameter("cls_token").to_vector<float>()) {
+  for (float v : model->parameter("cls_token").to_vector<float>()) {
     EXPECT_NE(v, 0.0f);
     EXPECT_LT(std::fabs(v), 1e-5f);
   }
-  for (float v : (*model).parameter("pos_embed").to_vector<float>()) {
+  for (float v : model->parameter("pos_embed").to_vector<float>()) {
     EXPECT_LE(std::fabs(v), 2.0f);  // trunc_normal_'s bounds [-2, 2]
   }
-  for (const auto& [name, t] : (*model).named_parameters()) {
+  for (const auto& [name, t] : model->named_parameters()) {
     if (name.find("qkv.bias") == std::string::npos && name != "head.bias") continue;
     for (float v : t.to_vector<float>()) EXPECT_EQ(v, 0.0f) << name;
   }
@@ -106,7 +106,7 @@ TEST(VitTest, ClassTokenIsTinyAndLinearBiasesAreZero) {
 TEST(WhisperEncoderTest, PositionalEmbeddingIsTheSinusoidTable) {
   const WhisperEncoderConfig config = WhisperEncoderConfig::Tiny();
   const auto model = Materialized<WhisperEncoder>(config);
-  const Tensor table = (*model).buffer("positional_embedding");
+  const Tensor table = model->buffer("positional_embedding");
   const int64_t half = config.n_audio_state / 2;
   ASSERT_EQ(table.sizes(), (Shape{config.n_audio_ctx, config.n_audio_state}));
   for (int64_t t = 0; t < config.n_audio_ctx; ++t) {
@@ -116,8 +116,8 @@ TEST(WhisperEncoderTest, PositionalEmbeddingIsTheSinusoidTable) {
       EXPECT_NEAR(table.at<float>({t, half + i}), std::cos(t * w), 2e-5);
     }
   }
-  EXPECT_EQ((*model).child("blocks")->child("0")->child("attn")->child("key")->parameter("bias").defined(),
-            false);
+  EXPECT_FALSE(
+      model->child("blocks")->child("0")->child("attn")->child("key")->parameter("bias").defined());
 }
 
 TEST(Gpt2Test, TokenEmbeddingAndHeadAreOneTensorMaterializedOnce) {

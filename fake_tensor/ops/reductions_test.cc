@@ -343,7 +343,8 @@ TEST(ReductionsTest, CumsumEqualsSequentialReferenceBitwise) {
           const int64_t along = (static_cast<int64_t>(i) / inner) % length;
           uint64_t acc = 0;
           for (int64_t k = 0; k <= along; ++k) {
-            acc = acc + static_cast<uint64_t>(static_cast<int64_t>(values[i - (along - k) * inner]));
+            const T x = values[i - (along - k) * inner];
+            acc = acc + static_cast<uint64_t>(static_cast<int64_t>(x));
           }
           expected[i] = static_cast<int64_t>(acc);
         }
