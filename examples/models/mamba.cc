@@ -41,7 +41,7 @@ void InitWeights(nn::Module& root, const MambaConfig& config) {
   // dt_proj's bias is marked _no_reinit: it keeps its inverse softplus.
   std::set<const nn::Module*> no_reinit;
   root.apply([&](nn::Module& m) {
-    if (m.type_name() == "Mamba") no_reinit.insert(m.child("dt_proj").get());
+    if (dynamic_cast<MambaMixer*>(&m) != nullptr) no_reinit.insert(m.child("dt_proj").get());
   });
   const double residual_scale = std::sqrt(static_cast<double>(config.n_layer));
   root.apply([&](nn::Module& m) {

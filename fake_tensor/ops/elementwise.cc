@@ -363,11 +363,7 @@ Tensor masked_fill(const Tensor& self, const Tensor& mask, Scalar value, CallSit
   if (mask.dtype() != DType::kBool) {
     ThrowError("masked_fill: the mask must be bool, got %s", DTypeName(mask.dtype()));
   }
-  bool broadcasts = mask.dim() <= self.dim();
-  for (int64_t d = 1; broadcasts && d <= mask.dim(); ++d) {
-    broadcasts = mask.size(-d) == 1 || mask.size(-d) == self.size(-d);
-  }
-  if (!broadcasts) {
+  if (BroadcastShapes(self.sizes(), mask.sizes(), "masked_fill") != self.sizes()) {
     ThrowError("masked_fill: a mask of shape %s does not broadcast to self's shape %s",
                ShapeToString(mask.sizes()), ShapeToString(self.sizes()));
   }
