@@ -19,7 +19,7 @@ namespace {
 // A kaiming-initialized 11008 x 4096 weight (a Llama-7B MLP projection), recorded once.
 const Tensor& KaimingWeight() {
   static const Tensor* weight = [] {
-    auto linear = deferred_init<nn::Linear>(4096, 11008, false);
+    auto linear = deferred_init<nn::Linear>(4096, 11008, nn::LinearOptions{.bias = false});
     return new Tensor((*linear)->weight());
   }();
   return *weight;

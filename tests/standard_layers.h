@@ -22,8 +22,14 @@ inline std::vector<std::pair<std::string, ModuleFactory>> StandardLayerFactories
   return {
       {"Linear", [] { return std::make_shared<nn::Linear>(12, 10); }},
       {"Bilinear", [] { return std::make_shared<nn::Bilinear>(4, 5, 6); }},
-      {"Embedding", [] { return std::make_shared<nn::Embedding>(10, 6, 3); }},
-      {"LayerNorm", [] { return std::make_shared<nn::LayerNorm>(Shape{4, 6}); }},
+      {"Embedding",
+       [] {
+         return std::make_shared<nn::Embedding>(10, 6, nn::EmbeddingOptions{.padding_idx = 3});
+       }},
+      {"LayerNorm",
+       [] {
+         return std::make_shared<nn::LayerNorm>(Shape{4, 6});
+       }},
       {"RMSNorm", [] { return std::make_shared<nn::RMSNorm>(Shape{9}); }},
       {"GroupNorm", [] { return std::make_shared<nn::GroupNorm>(2, 8); }},
       {"Conv1d", [] { return std::make_shared<nn::Conv1d>(4, 6, 3); }},

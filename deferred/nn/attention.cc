@@ -49,7 +49,8 @@ MultiheadAttention::MultiheadAttention(int64_t embed_dim, int64_t num_heads,
     register_parameter("in_proj_weight", Tensor());
   }
   register_parameter("in_proj_bias", attention.bias ? empty({3 * embed_dim}, options) : Tensor());
-  out_proj_ = make_module<Linear>("out_proj", embed_dim, embed_dim, attention.bias, options);
+  out_proj_ = make_module<Linear>("out_proj", embed_dim, embed_dim,
+                                  LinearOptions{.bias = attention.bias}, options);
   const Shape bias_kv_sizes = {1, 1, embed_dim};
   register_parameter("bias_k", attention.add_bias_kv ? empty(bias_kv_sizes, options) : Tensor());
   register_parameter("bias_v", attention.add_bias_kv ? empty(bias_kv_sizes, options) : Tensor());

@@ -4,10 +4,11 @@
 
 namespace deferred::nn {
 
-Dropout::Dropout(double p, bool inplace) : Module("Dropout"), p_(p), inplace_(inplace) {
+Dropout::Dropout(const DropoutOptions& dropout)
+    : Module("Dropout"), p_(dropout.p), inplace_(dropout.inplace) {
   // Written so that NaN fails too.
-  if (!(p >= 0.0 && p <= 1.0)) {
-    ThrowError("Dropout: dropout probability has to be between 0 and 1, but got %g", p);
+  if (!(p_ >= 0.0 && p_ <= 1.0)) {
+    ThrowError("Dropout: dropout probability has to be between 0 and 1, but got %g", p_);
   }
 }
 

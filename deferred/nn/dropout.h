@@ -7,10 +7,16 @@ namespace deferred::nn {
 
 // PyTorch's nn.Dropout: zeroes elements with probability p during training. It holds no
 // tensors; only its configuration is kept (there is no forward here).
+// What Dropout takes (PyTorch's arguments, with its defaults): `Dropout({.p = 0.1})`.
+struct DropoutOptions {
+  double p = 0.5;
+  bool inplace = false;
+};
+
 class Dropout : public Module {
  public:
   // Throws `Error` naming p unless 0 <= p <= 1.
-  explicit Dropout(double p = 0.5, bool inplace = false);
+  explicit Dropout(const DropoutOptions& dropout = {});
 
   double p() const { return p_; }
   bool inplace() const { return inplace_; }

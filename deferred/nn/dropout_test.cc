@@ -13,7 +13,7 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(DropoutTest, KeepsItsConfigurationAndHoldsNoTensors) {
-  const Dropout dropout(0.25, /*inplace=*/true);
+  const Dropout dropout({.p = 0.25, .inplace = true});
   EXPECT_EQ(dropout.p(), 0.25);
   EXPECT_TRUE(dropout.inplace());
   EXPECT_EQ(Dropout().p(), 0.5);
@@ -23,20 +23,21 @@ TEST(DropoutTest, KeepsItsConfigurationAndHoldsNoTensors) {
 }
 
 TEST(DropoutTest, BoundaryProbabilitiesAreAccepted) {
-  EXPECT_EQ(Dropout(0.0).p(), 0.0);
-  EXPECT_EQ(Dropout(1.0).p(), 1.0);
+  EXPECT_EQ(Dropout({.p = 0.0}).p(), 0.0);
+  EXPECT_EQ(Dropout({.p = 1.0}).p(), 1.0);
 }
 
 TEST(DropoutTest, MaterializedEqualsEager) {
-  EXPECT_TRUE(MaterializedEqualsEager<Dropout>(1, 0.1, false));
-  EXPECT_TRUE(DeferredInitAllocatesNothing<Dropout>(0.1, false));
+  EXPECT_TRUE(MaterializedEqualsEager<Dropout>(1, DropoutOptions{.p = 0.1}));
+  EXPECT_TRUE(DeferredInitAllocatesNothing<Dropout>(DropoutOptions{.p = 0.1}));
 }
 
 TEST(DropoutTest, ProbabilityOutsideZeroOneIsAnErrorNamingIt) {
-  EXPECT_THAT(ConstructionError<Dropout>(1.5, false),
+  EXPECT_THAT(ConstructionError<Dropout>(DropoutOptions{.p = 1.5}),
               HasSubstr("Dropout: dropout probability has to be between 0 and 1, but got 1.5"));
-  EXPECT_THAT(ConstructionError<Dropout>(-0.1, false), HasSubstr("but got -0.1"));
-  EXPECT_THAT(ConstructionError<Dropout>(std::numeric_limits<double>::quiet_NaN(), false),
+  EXPECT_THAT(ConstructionError<Dropout>(DropoutOptions{.p = -0.1}), HasSubstr("but got -0.1"));
+  EXPECT_THAT(ConstructionError<Dropout>(
+                  DropoutOptions{.p = std::numeric_limits<double>::quiet_NaN()}),
               HasSubstr("but got nan"));
 }
 

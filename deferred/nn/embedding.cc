@@ -9,14 +9,14 @@
 namespace deferred::nn {
 
 Embedding::Embedding(int64_t num_embeddings, int64_t embedding_dim,
-                     std::optional<int64_t> padding_idx, TensorOptions options)
+                     const EmbeddingOptions& embedding, TensorOptions options)
     : Module("Embedding"), num_embeddings_(num_embeddings), embedding_dim_(embedding_dim) {
   if (num_embeddings < 0 || embedding_dim < 0) {
     ThrowError("Embedding: num_embeddings and embedding_dim must be non-negative, got "
                "num_embeddings=%d and embedding_dim=%d",
                num_embeddings, embedding_dim);
   }
-  if (padding_idx.has_value()) {
+  if (const std::optional<int64_t>& padding_idx = embedding.padding_idx) {
     if (*padding_idx >= num_embeddings || *padding_idx < -num_embeddings) {
       ThrowError("Embedding: padding_idx must be within num_embeddings, got padding_idx=%d "
                  "for num_embeddings=%d",

@@ -9,6 +9,11 @@
 
 namespace deferred::nn {
 
+// What Embedding takes besides its sizes: `Embedding(vocab, dim, {.padding_idx = 0})`.
+struct EmbeddingOptions {
+  std::optional<int64_t> padding_idx;
+};
+
 // PyTorch's nn.Embedding: weight [num_embeddings, embedding_dim] drawn from N(0, 1), with
 // the row `padding_idx` (if any) then zeroed in place through a view of the weight, as
 // PyTorch's `weight[padding_idx].fill_(0)` does. A negative padding_idx counts from the
@@ -16,8 +21,8 @@ namespace deferred::nn {
 // [-num_embeddings, num_embeddings).
 class Embedding : public Module {
  public:
-  Embedding(int64_t num_embeddings, int64_t embedding_dim,
-            std::optional<int64_t> padding_idx = std::nullopt, TensorOptions options = {});
+  Embedding(int64_t num_embeddings, int64_t embedding_dim, const EmbeddingOptions& embedding = {},
+            TensorOptions options = {});
 
   // weight ~ N(0, 1), then the padding row zeroed.
   void reset_parameters() override;

@@ -35,7 +35,7 @@ TEST(EmbeddingTest, WeightIsStandardNormal) {
 
 TEST(EmbeddingTest, PaddingRowIsExactlyZeroAndOtherRowsAreNot) {
   manual_seed(4);
-  const Embedding embedding(6, 5, /*padding_idx=*/2);
+  const Embedding embedding(6, 5, {.padding_idx = 2});
   EXPECT_EQ(embedding.padding_idx(), 2);
   for (int64_t row = 0; row < 6; ++row) {
     const std::vector<float> values = select(embedding.weight(), 0, row).to_vector<float>();
@@ -52,16 +52,16 @@ TEST(EmbeddingTest, PaddingZeroesOnlyTheRowAndKeepsTheOtherDraws) {
   manual_seed(4);
   const Embedding plain(6, 5);
   manual_seed(4);
-  const Embedding padded(6, 5, -1);
+  const Embedding padded(6, 5, {.padding_idx = -1});
   const std::vector<float> a = plain.weight().to_vector<float>();
   const std::vector<float> b = padded.weight().to_vector<float>();
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(b[i], i >= 25 ? 0.0f : a[i]) << i;
 }
 
 TEST(EmbeddingTest, NegativePaddingIndexWraps) {
-  EXPECT_EQ(Embedding(10, 2, -1).padding_idx(), 9);
-  EXPECT_EQ(Embedding(10, 2, -10).padding_idx(), 0);
-  EXPECT_EQ(Embedding(10, 2, 0).padding_idx(), 0);
+  EXPECT_EQ(Embedding(10, 2, {.padding_idx = -1}).padding_idx(), 9);
+  EXPECT_EQ(Embedding(10, 2, {.padding_idx = -10}).padding_idx(), 0);
+  EXPECT_EQ(Embedding(10, 2, {.padding_idx = 0}).padding_idx(), 0);
 }
 
 TEST(EmbeddingTest, MaterializedEqualsEagerForRandomConfigurations) {
@@ -76,14 +76,14 @@ TEST(EmbeddingTest, MaterializedEqualsEagerForRandomConfigurations) {
     SCOPED_TRACE(testing::Message() << "seed " << seed << " num " << num << " dim " << dim
                                     << " padding_idx " << padding_idx.value_or(999)
                                     << " dtype " << DTypeName(dtype));
-    EXPECT_TRUE(MaterializedEqualsEager<Embedding>(seed, num, dim, padding_idx,
+    EXPECT_TRUE(MaterializedEqualsEager<Embedding>(seed, num, dim, EmbeddingOptions{padding_idx},
                                                    TensorOptions{.dtype = dtype}));
   }
 }
 
 TEST(EmbeddingTest, PaddingRowOfTheDeferredModuleIsZeroAfterMaterialization) {
   absl::StatusOr<std::shared_ptr<Embedding>> embedding =
-      deferred_init<Embedding>(8, 3, std::optional<int64_t>(5));
+      deferred_init<Embedding>(8, 3, EmbeddingOptions{.padding_idx = 5});
   ASSERT_TRUE(embedding.ok()) << embedding.status();
   ASSERT_TRUE(materialize_module(**embedding).ok());
   EXPECT_THAT(select((*embedding)->weight(), 0, 5).to_vector<float>(), Each(0.0f));
@@ -91,7 +91,7 @@ TEST(EmbeddingTest, PaddingRowOfTheDeferredModuleIsZeroAfterMaterialization) {
 
 TEST(EmbeddingTest, PaddingRowIsRecordedAsAnInPlaceFillThroughARowView) {
   absl::StatusOr<std::shared_ptr<Embedding>> embedding =
-      deferred_init<Embedding>(8, 3, std::optional<int64_t>(5));
+      deferred_init<Embedding>(8, 3, EmbeddingOptions{.padding_idx = 5});
   ASSERT_TRUE(embedding.ok()) << embedding.status();
   const Tensor& weight = (*embedding)->weight();
   const std::shared_ptr<Trace> trace = TraceOf(weight);
@@ -110,16 +110,15 @@ TEST(EmbeddingTest, PaddingRowIsRecordedAsAnInPlaceFillThroughARowView) {
 }
 
 TEST(EmbeddingTest, RecordingAllocatesNoTensorData) {
-  EXPECT_TRUE(DeferredInitAllocatesNothing<Embedding>(1 << 14, 1 << 10,
-                                                      std::optional<int64_t>(0),
-                                                      TensorOptions{}));
+  EXPECT_TRUE(DeferredInitAllocatesNothing<Embedding>(
+      1 << 14, 1 << 10, EmbeddingOptions{.padding_idx = 0}, TensorOptions{}));
 }
 
 TEST(EmbeddingTest, PaddingIndexOutOfRangeIsAnError) {
-  EXPECT_THAT(ConstructionError<Embedding>(4, 2, std::optional<int64_t>(4)),
+  EXPECT_THAT(ConstructionError<Embedding>(4, 2, EmbeddingOptions{.padding_idx = 4}),
               HasSubstr("Embedding: padding_idx must be within num_embeddings, got "
                         "padding_idx=4 for num_embeddings=4"));
-  EXPECT_THAT(ConstructionError<Embedding>(4, 2, std::optional<int64_t>(-5)),
+  EXPECT_THAT(ConstructionError<Embedding>(4, 2, EmbeddingOptions{.padding_idx = -5}),
               HasSubstr("padding_idx=-5 for num_embeddings=4"));
 }
 

@@ -8,7 +8,8 @@
 
 namespace deferred::nn {
 
-Linear::Linear(int64_t in_features, int64_t out_features, bool bias, TensorOptions options)
+Linear::Linear(int64_t in_features, int64_t out_features, const LinearOptions& linear,
+               TensorOptions options)
     : Module("Linear"), in_features_(in_features), out_features_(out_features) {
   if (in_features < 0 || out_features < 0) {
     ThrowError("Linear: in_features and out_features must be non-negative, got in_features=%d "
@@ -16,7 +17,7 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool bias, TensorOptio
                in_features, out_features);
   }
   register_parameter("weight", empty({out_features, in_features}, options));
-  register_parameter("bias", bias ? empty({out_features}, options) : Tensor());
+  register_parameter("bias", linear.bias ? empty({out_features}, options) : Tensor());
   reset_parameters();
 }
 
@@ -29,8 +30,8 @@ void Linear::reset_parameters() {
   }
 }
 
-Bilinear::Bilinear(int64_t in1_features, int64_t in2_features, int64_t out_features, bool bias,
-                   TensorOptions options)
+Bilinear::Bilinear(int64_t in1_features, int64_t in2_features, int64_t out_features,
+                   const LinearOptions& linear, TensorOptions options)
     : Module("Bilinear"),
       in1_features_(in1_features),
       in2_features_(in2_features),
@@ -41,7 +42,7 @@ Bilinear::Bilinear(int64_t in1_features, int64_t in2_features, int64_t out_featu
                in1_features, in2_features, out_features);
   }
   register_parameter("weight", empty({out_features, in1_features, in2_features}, options));
-  register_parameter("bias", bias ? empty({out_features}, options) : Tensor());
+  register_parameter("bias", linear.bias ? empty({out_features}, options) : Tensor());
   reset_parameters();
 }
 

@@ -8,13 +8,20 @@
 
 namespace deferred::nn {
 
+// What Linear and Bilinear take besides their sizes (PyTorch's keyword arguments):
+// `Linear(64, 32, {.bias = false})`.
+struct LinearOptions {
+  bool bias = true;
+};
+
 // PyTorch's nn.Linear: weight [out_features, in_features] and bias [out_features],
 // initialized as PyTorch does: kaiming_uniform_(weight, a = sqrt(5)), which bounds it by
 // 1/sqrt(in_features), and bias uniform in +-1/sqrt(in_features) (0 when in_features is
 // 0). Without bias, "bias" is registered undefined. Throws `Error` for a negative size.
 class Linear : public Module {
  public:
-  Linear(int64_t in_features, int64_t out_features, bool bias = true, TensorOptions options = {});
+  Linear(int64_t in_features, int64_t out_features, const LinearOptions& linear = {},
+         TensorOptions options = {});
 
   void reset_parameters() override;
 
@@ -34,8 +41,8 @@ class Linear : public Module {
 // sizes non-negative.
 class Bilinear : public Module {
  public:
-  Bilinear(int64_t in1_features, int64_t in2_features, int64_t out_features, bool bias = true,
-           TensorOptions options = {});
+  Bilinear(int64_t in1_features, int64_t in2_features, int64_t out_features,
+           const LinearOptions& linear = {}, TensorOptions options = {});
 
   void reset_parameters() override;
 

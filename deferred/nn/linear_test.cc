@@ -33,7 +33,7 @@ TEST(LinearTest, ShapesAndNames) {
   EXPECT_EQ(linear.out_features(), 3);
   EXPECT_EQ(linear.weight().dtype(), DType::kFloat32);
 
-  const Linear no_bias(5, 3, /*bias=*/false);
+  const Linear no_bias(5, 3, {.bias = false});
   EXPECT_THAT(Names(no_bias), ElementsAre("weight"));
   EXPECT_FALSE(no_bias.bias().defined());
 }
@@ -70,7 +70,7 @@ TEST(LinearTest, MaterializedEqualsEagerForRandomConfigurations) {
                                          : DType::kFloat32;
     SCOPED_TRACE(testing::Message() << "seed " << seed << " in " << in << " out " << out
                                     << " bias " << bias << " dtype " << DTypeName(dtype));
-    EXPECT_TRUE(MaterializedEqualsEager<Linear>(seed, in, out, bias,
+    EXPECT_TRUE(MaterializedEqualsEager<Linear>(seed, in, out, LinearOptions{.bias = bias},
                                                 TensorOptions{.dtype = dtype}));
   }
 }
@@ -95,11 +95,12 @@ TEST(LinearTest, ZeroInFeaturesGivesAZeroBias) {
   const Linear linear(0, 3);
   EXPECT_EQ(linear.weight().numel(), 0);
   EXPECT_EQ(linear.bias().to_vector<float>(), std::vector<float>(3, 0.0f));
-  EXPECT_TRUE(MaterializedEqualsEager<Linear>(3, 0, 3, true, TensorOptions{}));
+  EXPECT_TRUE(MaterializedEqualsEager<Linear>(3, 0, 3, LinearOptions{}, TensorOptions{}));
 }
 
 TEST(LinearTest, RecordingAllocatesNoTensorData) {
-  EXPECT_TRUE(DeferredInitAllocatesNothing<Linear>(1 << 12, 1 << 12, true, TensorOptions{}));
+  EXPECT_TRUE(
+      DeferredInitAllocatesNothing<Linear>(1 << 12, 1 << 12, LinearOptions{}, TensorOptions{}));
 }
 
 TEST(LinearTest, NegativeSizesAreErrors) {
@@ -122,14 +123,15 @@ TEST(BilinearTest, ShapesAndBounds) {
   const ValueStats weight = StatsOf(bilinear.weight());
   EXPECT_LT(weight.min, -0.95 * bound);
   EXPECT_GT(weight.max, 0.95 * bound);
-  EXPECT_THAT(Names(Bilinear(2, 3, 4, /*bias=*/false)), ElementsAre("weight"));
+  EXPECT_THAT(Names(Bilinear(2, 3, 4, {.bias = false})), ElementsAre("weight"));
 }
 
 TEST(BilinearTest, MaterializedEqualsEager) {
-  EXPECT_TRUE(MaterializedEqualsEager<Bilinear>(9, 3, 4, 5, true, TensorOptions{}));
-  EXPECT_TRUE(MaterializedEqualsEager<Bilinear>(10, 3, 4, 5, false,
+  EXPECT_TRUE(MaterializedEqualsEager<Bilinear>(9, 3, 4, 5, LinearOptions{}, TensorOptions{}));
+  EXPECT_TRUE(MaterializedEqualsEager<Bilinear>(10, 3, 4, 5, LinearOptions{.bias = false},
                                                 TensorOptions{.dtype = DType::kFloat64}));
-  EXPECT_TRUE(DeferredInitAllocatesNothing<Bilinear>(256, 256, 256, true, TensorOptions{}));
+  EXPECT_TRUE(
+      DeferredInitAllocatesNothing<Bilinear>(256, 256, 256, LinearOptions{}, TensorOptions{}));
 }
 
 TEST(BilinearTest, BadSizesAreErrors) {

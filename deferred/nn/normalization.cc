@@ -19,15 +19,14 @@ void CheckNormalizedShape(const Shape& shape, const char* layer) {
 
 }  // namespace
 
-LayerNorm::LayerNorm(Shape normalized_shape, double eps, bool elementwise_affine, bool bias,
-                     TensorOptions options)
+LayerNorm::LayerNorm(Shape normalized_shape, const LayerNormOptions& norm, TensorOptions options)
     : Module("LayerNorm"),
       normalized_shape_(std::move(normalized_shape)),
-      eps_(eps),
-      elementwise_affine_(elementwise_affine) {
+      eps_(norm.eps),
+      elementwise_affine_(norm.elementwise_affine) {
   CheckNormalizedShape(normalized_shape_, "LayerNorm");
-  const bool has_weight = elementwise_affine;
-  const bool has_bias = elementwise_affine && bias;
+  const bool has_weight = norm.elementwise_affine;
+  const bool has_bias = norm.elementwise_affine && norm.bias;
   register_parameter("weight", has_weight ? empty(normalized_shape_, options) : Tensor());
   register_parameter("bias", has_bias ? empty(normalized_shape_, options) : Tensor());
   reset_parameters();
@@ -38,14 +37,14 @@ void LayerNorm::reset_parameters() {
   if (bias().defined()) init::zeros_(bias());
 }
 
-RMSNorm::RMSNorm(Shape normalized_shape, std::optional<double> eps, bool elementwise_affine,
-                 TensorOptions options)
+RMSNorm::RMSNorm(Shape normalized_shape, const RMSNormOptions& norm, TensorOptions options)
     : Module("RMSNorm"),
       normalized_shape_(std::move(normalized_shape)),
-      eps_(eps),
-      elementwise_affine_(elementwise_affine) {
+      eps_(norm.eps),
+      elementwise_affine_(norm.elementwise_affine) {
   CheckNormalizedShape(normalized_shape_, "RMSNorm");
-  register_parameter("weight", elementwise_affine ? empty(normalized_shape_, options) : Tensor());
+  register_parameter("weight",
+                     norm.elementwise_affine ? empty(normalized_shape_, options) : Tensor());
   reset_parameters();
 }
 
@@ -53,13 +52,13 @@ void RMSNorm::reset_parameters() {
   if (weight().defined()) init::ones_(weight());
 }
 
-GroupNorm::GroupNorm(int64_t num_groups, int64_t num_channels, double eps, bool affine,
+GroupNorm::GroupNorm(int64_t num_groups, int64_t num_channels, const GroupNormOptions& norm,
                      TensorOptions options)
     : Module("GroupNorm"),
       num_groups_(num_groups),
       num_channels_(num_channels),
-      eps_(eps),
-      affine_(affine) {
+      eps_(norm.eps),
+      affine_(norm.affine) {
   if (num_groups <= 0 || num_channels < 0) {
     ThrowError("GroupNorm: num_groups must be positive and num_channels non-negative, got "
                "num_groups=%d and num_channels=%d",
@@ -70,8 +69,8 @@ GroupNorm::GroupNorm(int64_t num_groups, int64_t num_channels, double eps, bool 
                "and num_groups=%d",
                num_channels, num_groups);
   }
-  register_parameter("weight", affine ? empty({num_channels}, options) : Tensor());
-  register_parameter("bias", affine ? empty({num_channels}, options) : Tensor());
+  register_parameter("weight", norm.affine ? empty({num_channels}, options) : Tensor());
+  register_parameter("bias", norm.affine ? empty({num_channels}, options) : Tensor());
   reset_parameters();
 }
 

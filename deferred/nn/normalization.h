@@ -14,12 +14,28 @@ namespace deferred::nn {
 // zeros. A tensor the configuration leaves out is registered undefined, as PyTorch
 // registers None, so parameter("bias") answers an undefined tensor instead of throwing.
 
+// What each layer takes besides its shape (PyTorch's keyword arguments, with its defaults):
+// `LayerNorm({768}, {.eps = 1e-6, .bias = false})`.
+struct LayerNormOptions {
+  double eps = 1e-5;
+  bool elementwise_affine = true;
+  bool bias = true;
+};
+struct RMSNormOptions {
+  std::optional<double> eps;
+  bool elementwise_affine = true;
+};
+struct GroupNormOptions {
+  double eps = 1e-5;
+  bool affine = true;
+};
+
 // nn.LayerNorm: weight and bias of `normalized_shape` when `elementwise_affine` (bias only
 // when `bias` too). Throws `Error` for a negative size in `normalized_shape`.
 class LayerNorm : public Module {
  public:
-  explicit LayerNorm(Shape normalized_shape, double eps = 1e-5, bool elementwise_affine = true,
-                     bool bias = true, TensorOptions options = {});
+  explicit LayerNorm(Shape normalized_shape, const LayerNormOptions& norm = {},
+                     TensorOptions options = {});
 
   // weight = 1, bias = 0.
   void reset_parameters() override;
@@ -41,8 +57,8 @@ class LayerNorm : public Module {
 // negative size in `normalized_shape`.
 class RMSNorm : public Module {
  public:
-  explicit RMSNorm(Shape normalized_shape, std::optional<double> eps = std::nullopt,
-                   bool elementwise_affine = true, TensorOptions options = {});
+  explicit RMSNorm(Shape normalized_shape, const RMSNormOptions& norm = {},
+                   TensorOptions options = {});
 
   // weight = 1.
   void reset_parameters() override;
@@ -62,7 +78,7 @@ class RMSNorm : public Module {
 // num_groups is positive and divides num_channels (non-negative).
 class GroupNorm : public Module {
  public:
-  GroupNorm(int64_t num_groups, int64_t num_channels, double eps = 1e-5, bool affine = true,
+  GroupNorm(int64_t num_groups, int64_t num_channels, const GroupNormOptions& norm = {},
             TensorOptions options = {});
 
   // weight = 1, bias = 0.

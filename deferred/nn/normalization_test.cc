@@ -35,28 +35,29 @@ TEST(LayerNormTest, WeightIsOnesAndBiasZerosOfTheNormalizedShape) {
 }
 
 TEST(LayerNormTest, AffineAndBiasFlagsLeaveTensorsUndefined) {
-  const LayerNorm no_bias({4}, 1e-6, /*elementwise_affine=*/true, /*bias=*/false);
+  const LayerNorm no_bias({4}, {.eps = 1e-6, .bias = false});
   EXPECT_THAT(Names(no_bias), ElementsAre("weight"));
   EXPECT_FALSE(no_bias.bias().defined());
-  const LayerNorm plain({4}, 1e-5, /*elementwise_affine=*/false);
+  const LayerNorm plain({4}, {.elementwise_affine = false});
   EXPECT_TRUE(plain.named_parameters().empty());
   EXPECT_FALSE(plain.weight().defined());
 }
 
 TEST(LayerNormTest, TensorOptionsChooseTheDtype) {
-  const LayerNorm norm({3}, 1e-5, true, true, {.dtype = DType::kFloat64});
+  const LayerNorm norm({3}, {}, {.dtype = DType::kFloat64});
   EXPECT_EQ(norm.weight().dtype(), DType::kFloat64);
   EXPECT_THAT(norm.weight().to_vector<double>(), Each(1.0));
 }
 
 TEST(LayerNormTest, MaterializedEqualsEager) {
-  EXPECT_TRUE(MaterializedEqualsEager<LayerNorm>(1, Shape{2, 3}, 1e-5, true, true,
+  EXPECT_TRUE(MaterializedEqualsEager<LayerNorm>(1, Shape{2, 3}, LayerNormOptions{},
                                                  TensorOptions{}));
-  EXPECT_TRUE(MaterializedEqualsEager<LayerNorm>(2, Shape{5}, 1e-5, true, false,
+  EXPECT_TRUE(MaterializedEqualsEager<LayerNorm>(2, Shape{5}, LayerNormOptions{.bias = false},
                                                  TensorOptions{.dtype = DType::kBFloat16}));
-  EXPECT_TRUE(MaterializedEqualsEager<LayerNorm>(3, Shape{5}, 1e-5, false, true,
+  EXPECT_TRUE(MaterializedEqualsEager<LayerNorm>(3, Shape{5},
+                                                 LayerNormOptions{.elementwise_affine = false},
                                                  TensorOptions{}));
-  EXPECT_TRUE(DeferredInitAllocatesNothing<LayerNorm>(Shape{1 << 20}, 1e-5, true, true,
+  EXPECT_TRUE(DeferredInitAllocatesNothing<LayerNorm>(Shape{1 << 20}, LayerNormOptions{},
                                                       TensorOptions{}));
 }
 
@@ -82,15 +83,15 @@ TEST(RMSNormTest, WeightIsOnes) {
   EXPECT_EQ(norm.weight().sizes(), (Shape{4}));
   EXPECT_THAT(norm.weight().to_vector<float>(), Each(1.0f));
   EXPECT_EQ(norm.eps(), std::nullopt);
-  EXPECT_EQ(RMSNorm({4}, 1e-6).eps(), 1e-6);
-  EXPECT_TRUE(RMSNorm({4}, std::nullopt, false).named_parameters().empty());
+  EXPECT_EQ(RMSNorm({4}, {.eps = 1e-6}).eps(), 1e-6);
+  EXPECT_TRUE(RMSNorm({4}, {.elementwise_affine = false}).named_parameters().empty());
 }
 
 TEST(RMSNormTest, MaterializedEqualsEager) {
-  EXPECT_TRUE(MaterializedEqualsEager<RMSNorm>(4, Shape{2, 8}, std::optional<double>(1e-6),
-                                               true, TensorOptions{}));
-  EXPECT_TRUE(DeferredInitAllocatesNothing<RMSNorm>(Shape{1 << 20}, std::optional<double>(),
-                                                    true, TensorOptions{}));
+  EXPECT_TRUE(MaterializedEqualsEager<RMSNorm>(4, Shape{2, 8}, RMSNormOptions{.eps = 1e-6},
+                                               TensorOptions{}));
+  EXPECT_TRUE(DeferredInitAllocatesNothing<RMSNorm>(Shape{1 << 20}, RMSNormOptions{},
+                                                    TensorOptions{}));
 }
 
 TEST(RMSNormTest, NegativeSizeIsAnError) {
@@ -106,12 +107,13 @@ TEST(GroupNormTest, PerChannelOnesAndZeros) {
   EXPECT_THAT(norm.bias().to_vector<float>(), Each(0.0f));
   EXPECT_EQ(norm.num_groups(), 2);
   EXPECT_EQ(norm.num_channels(), 6);
-  EXPECT_TRUE(GroupNorm(3, 6, 1e-5, /*affine=*/false).named_parameters().empty());
+  EXPECT_TRUE(GroupNorm(3, 6, {.affine = false}).named_parameters().empty());
 }
 
 TEST(GroupNormTest, MaterializedEqualsEager) {
-  EXPECT_TRUE(MaterializedEqualsEager<GroupNorm>(5, 4, 8, 1e-5, true, TensorOptions{}));
-  EXPECT_TRUE(DeferredInitAllocatesNothing<GroupNorm>(4, 1 << 20, 1e-5, true, TensorOptions{}));
+  EXPECT_TRUE(MaterializedEqualsEager<GroupNorm>(5, 4, 8, GroupNormOptions{}, TensorOptions{}));
+  EXPECT_TRUE(
+      DeferredInitAllocatesNothing<GroupNorm>(4, 1 << 20, GroupNormOptions{}, TensorOptions{}));
 }
 
 TEST(GroupNormTest, GroupsMustBePositiveAndDivideChannels) {

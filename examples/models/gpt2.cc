@@ -20,7 +20,8 @@ class Gpt2Transformer : public nn::Module {
     make_module<nn::Embedding>("wpe", config.block_size, config.n_embd);
     auto blocks = make_module<nn::ModuleList>("h");
     for (int64_t i = 0; i < config.n_layer; ++i) blocks->emplace_back<Gpt2Block>(config);
-    make_module<nn::LayerNorm>("ln_f", Shape{config.n_embd}, 1e-5, true, config.bias);
+    make_module<nn::LayerNorm>("ln_f", Shape{config.n_embd},
+                               nn::LayerNormOptions{.bias = config.bias});
   }
 };
 
@@ -31,25 +32,32 @@ Gpt2Config Gpt2Config::Tiny() {
 }
 
 Gpt2Attention::Gpt2Attention(const Gpt2Config& config) : Module("Gpt2Attention") {
-  make_module<nn::Linear>("c_attn", config.n_embd, 3 * config.n_embd, config.bias);
-  make_module<nn::Linear>("c_proj", config.n_embd, config.n_embd, config.bias);
+  make_module<nn::Linear>("c_attn", config.n_embd, 3 * config.n_embd,
+                          nn::LinearOptions{.bias = config.bias});
+  make_module<nn::Linear>("c_proj", config.n_embd, config.n_embd,
+                          nn::LinearOptions{.bias = config.bias});
 }
 
 Gpt2Mlp::Gpt2Mlp(const Gpt2Config& config) : Module("Gpt2Mlp") {
-  make_module<nn::Linear>("c_fc", config.n_embd, 4 * config.n_embd, config.bias);
-  make_module<nn::Linear>("c_proj", 4 * config.n_embd, config.n_embd, config.bias);
+  make_module<nn::Linear>("c_fc", config.n_embd, 4 * config.n_embd,
+                          nn::LinearOptions{.bias = config.bias});
+  make_module<nn::Linear>("c_proj", 4 * config.n_embd, config.n_embd,
+                          nn::LinearOptions{.bias = config.bias});
 }
 
 Gpt2Block::Gpt2Block(const Gpt2Config& config) : Module("Gpt2Block") {
-  make_module<nn::LayerNorm>("ln_1", Shape{config.n_embd}, 1e-5, true, config.bias);
+  make_module<nn::LayerNorm>("ln_1", Shape{config.n_embd},
+                             nn::LayerNormOptions{.bias = config.bias});
   make_module<Gpt2Attention>("attn", config);
-  make_module<nn::LayerNorm>("ln_2", Shape{config.n_embd}, 1e-5, true, config.bias);
+  make_module<nn::LayerNorm>("ln_2", Shape{config.n_embd},
+                             nn::LayerNormOptions{.bias = config.bias});
   make_module<Gpt2Mlp>("mlp", config);
 }
 
 Gpt2::Gpt2(const Gpt2Config& config) : Module("Gpt2"), config_(config) {
   auto transformer = make_module<Gpt2Transformer>("transformer", config);
-  auto lm_head = make_module<nn::Linear>("lm_head", config.n_embd, config.vocab_size, false);
+  auto lm_head = make_module<nn::Linear>("lm_head", config.n_embd, config.vocab_size,
+                                         nn::LinearOptions{.bias = false});
   // Weight tying: the token embedding is the output head's weight.
   std::dynamic_pointer_cast<nn::Embedding>(transformer->child("wte"))
       ->set_parameter("weight", lm_head->weight());

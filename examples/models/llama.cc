@@ -56,22 +56,30 @@ LlamaAttention::LlamaAttention(const LlamaConfig& config) : Module("LlamaAttenti
                config.dim, config.n_heads, config.n_kv_heads);
   }
   const int64_t head_dim = config.head_dim();
-  make_module<nn::Linear>("q_proj", config.dim, config.n_heads * head_dim, false);
-  make_module<nn::Linear>("k_proj", config.dim, config.n_kv_heads * head_dim, false);
-  make_module<nn::Linear>("v_proj", config.dim, config.n_kv_heads * head_dim, false);
-  make_module<nn::Linear>("o_proj", config.n_heads * head_dim, config.dim, false);
+  make_module<nn::Linear>("q_proj", config.dim, config.n_heads * head_dim,
+                          nn::LinearOptions{.bias = false});
+  make_module<nn::Linear>("k_proj", config.dim, config.n_kv_heads * head_dim,
+                          nn::LinearOptions{.bias = false});
+  make_module<nn::Linear>("v_proj", config.dim, config.n_kv_heads * head_dim,
+                          nn::LinearOptions{.bias = false});
+  make_module<nn::Linear>("o_proj", config.n_heads * head_dim, config.dim,
+                          nn::LinearOptions{.bias = false});
 }
 
 LlamaMlp::LlamaMlp(const LlamaConfig& config) : Module("LlamaMlp") {
-  make_module<nn::Linear>("gate_proj", config.dim, config.ffn_dim, false);
-  make_module<nn::Linear>("up_proj", config.dim, config.ffn_dim, false);
-  make_module<nn::Linear>("down_proj", config.ffn_dim, config.dim, false);
+  make_module<nn::Linear>("gate_proj", config.dim, config.ffn_dim,
+                          nn::LinearOptions{.bias = false});
+  make_module<nn::Linear>("up_proj", config.dim, config.ffn_dim, nn::LinearOptions{.bias = false});
+  make_module<nn::Linear>("down_proj", config.ffn_dim, config.dim,
+                          nn::LinearOptions{.bias = false});
 }
 
 LlamaDecoderLayer::LlamaDecoderLayer(const LlamaConfig& config) : Module("LlamaDecoderLayer") {
-  make_module<nn::RMSNorm>("input_layernorm", Shape{config.dim}, config.norm_eps);
+  make_module<nn::RMSNorm>("input_layernorm", Shape{config.dim},
+                           nn::RMSNormOptions{.eps = config.norm_eps});
   make_module<LlamaAttention>("self_attn", config);
-  make_module<nn::RMSNorm>("post_attention_layernorm", Shape{config.dim}, config.norm_eps);
+  make_module<nn::RMSNorm>("post_attention_layernorm", Shape{config.dim},
+                           nn::RMSNormOptions{.eps = config.norm_eps});
   make_module<LlamaMlp>("mlp", config);
 }
 
@@ -79,8 +87,9 @@ Llama::Llama(const LlamaConfig& config) : Module("Llama"), config_(config) {
   make_module<nn::Embedding>("embed_tokens", config.vocab_size, config.dim);
   auto layers = make_module<nn::ModuleList>("layers");
   for (int64_t i = 0; i < config.n_layers; ++i) layers->emplace_back<LlamaDecoderLayer>(config);
-  make_module<nn::RMSNorm>("norm", Shape{config.dim}, config.norm_eps);
-  make_module<nn::Linear>("lm_head", config.dim, config.vocab_size, false);
+  make_module<nn::RMSNorm>("norm", Shape{config.dim}, nn::RMSNormOptions{.eps = config.norm_eps});
+  make_module<nn::Linear>("lm_head", config.dim, config.vocab_size,
+                          nn::LinearOptions{.bias = false});
   make_module<RotaryEmbedding>("rotary", config);
   register_buffer("causal_mask",
                   to(tril(ones({config.max_seq_len, config.max_seq_len})), DType::kBool),

@@ -22,7 +22,7 @@ class MambaBlock : public nn::Module {
  public:
   explicit MambaBlock(const MambaConfig& config) : Module("MambaBlock") {
     make_module<MambaMixer>("mixer", config);
-    make_module<nn::RMSNorm>("norm", Shape{config.d_model}, 1e-5);
+    make_module<nn::RMSNorm>("norm", Shape{config.d_model}, nn::RMSNormOptions{.eps = 1e-5});
   }
 };
 
@@ -32,7 +32,7 @@ class MixerModel : public nn::Module {
     make_module<nn::Embedding>("embedding", config.vocab_size, config.d_model);
     auto layers = make_module<nn::ModuleList>("layers");
     for (int64_t i = 0; i < config.n_layer; ++i) layers->emplace_back<MambaBlock>(config);
-    make_module<nn::RMSNorm>("norm_f", Shape{config.d_model}, 1e-5);
+    make_module<nn::RMSNorm>("norm_f", Shape{config.d_model}, nn::RMSNormOptions{.eps = 1e-5});
   }
 };
 
@@ -70,10 +70,11 @@ MambaConfig MambaConfig::Tiny() {
 MambaMixer::MambaMixer(const MambaConfig& config) : Module("Mamba") {
   const int64_t d_inner = config.d_inner();
   const int64_t dt_rank = config.dt_rank();
-  make_module<nn::Linear>("in_proj", config.d_model, 2 * d_inner, /*bias=*/false);
+  make_module<nn::Linear>("in_proj", config.d_model, 2 * d_inner, nn::LinearOptions{.bias = false});
   make_module<nn::Conv1d>("conv1d", d_inner, d_inner, config.d_conv,
                           nn::ConvOptions{.padding = config.d_conv - 1, .groups = d_inner});
-  make_module<nn::Linear>("x_proj", d_inner, dt_rank + 2 * config.d_state, /*bias=*/false);
+  make_module<nn::Linear>("x_proj", d_inner, dt_rank + 2 * config.d_state,
+                          nn::LinearOptions{.bias = false});
   auto dt_proj = make_module<nn::Linear>("dt_proj", dt_rank, d_inner);
 
   const double dt_init_std = 1.0 / std::sqrt(static_cast<double>(dt_rank));
@@ -91,12 +92,13 @@ MambaMixer::MambaMixer(const MambaConfig& config) : Module("Mamba") {
                        .contiguous();
   register_parameter("A_log", a.log());
   register_parameter("D", ones({d_inner}));
-  make_module<nn::Linear>("out_proj", d_inner, config.d_model, /*bias=*/false);
+  make_module<nn::Linear>("out_proj", d_inner, config.d_model, nn::LinearOptions{.bias = false});
 }
 
 Mamba::Mamba(const MambaConfig& config) : Module("MambaLMHeadModel") {
   auto backbone = make_module<MixerModel>("backbone", config);
-  auto lm_head = make_module<nn::Linear>("lm_head", config.d_model, config.vocab_size, false);
+  auto lm_head = make_module<nn::Linear>("lm_head", config.d_model, config.vocab_size,
+                                         nn::LinearOptions{.bias = false});
   // The reference applies _init_weights at the end of MixerModel's constructor and again
   // over the whole model, then ties the head to the embedding.
   InitWeights(*backbone, config);

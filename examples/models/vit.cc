@@ -34,9 +34,11 @@ class VitMlp : public nn::Module {
 class VitBlock : public nn::Module {
  public:
   explicit VitBlock(const VitConfig& config) : Module("Block") {
-    make_module<nn::LayerNorm>("norm1", Shape{config.embed_dim}, kLayerNormEps);
+    make_module<nn::LayerNorm>("norm1", Shape{config.embed_dim},
+                               nn::LayerNormOptions{.eps = kLayerNormEps});
     make_module<VitAttention>("attn", config);
-    make_module<nn::LayerNorm>("norm2", Shape{config.embed_dim}, kLayerNormEps);
+    make_module<nn::LayerNorm>("norm2", Shape{config.embed_dim},
+                               nn::LayerNormOptions{.eps = kLayerNormEps});
     make_module<VitMlp>("mlp", config);
   }
 };
@@ -69,7 +71,8 @@ Vit::Vit(const VitConfig& config) : Module("VisionTransformer") {
       "pos_embed", randn({1, config.num_patches() + 1, config.embed_dim}) * 0.02);
   auto blocks = make_module<nn::ModuleList>("blocks");
   for (int64_t i = 0; i < config.depth; ++i) blocks->emplace_back<VitBlock>(config);
-  make_module<nn::LayerNorm>("norm", Shape{config.embed_dim}, kLayerNormEps);
+  make_module<nn::LayerNorm>("norm", Shape{config.embed_dim},
+                             nn::LayerNormOptions{.eps = kLayerNormEps});
   make_module<nn::Linear>("head", config.embed_dim, config.num_classes);
 
   // init_weights: the position embedding, the class token, then every Linear.

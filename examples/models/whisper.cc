@@ -18,7 +18,7 @@ class WhisperAttention : public nn::Module {
  public:
   explicit WhisperAttention(int64_t n_state) : Module("MultiHeadAttention") {
     make_module<nn::Linear>("query", n_state, n_state);
-    make_module<nn::Linear>("key", n_state, n_state, /*bias=*/false);
+    make_module<nn::Linear>("key", n_state, n_state, nn::LinearOptions{.bias = false});
     make_module<nn::Linear>("value", n_state, n_state);
     make_module<nn::Linear>("out", n_state, n_state);
   }
