@@ -304,6 +304,8 @@ class Tensor {
   Tensor norm(double p, const Shape& dims, bool keepdim = false,
               CallSite site = CallSite::Here()) const;
   Tensor cumsum(int64_t dim, CallSite site = CallSite::Here()) const;
+  Tensor argsort(int64_t dim = -1, bool descending = false,
+                 CallSite site = CallSite::Here()) const;
 
   TensorImpl* impl() const { return impl_.get(); }
 

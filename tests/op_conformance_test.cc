@@ -28,6 +28,7 @@ const std::map<std::string, std::string>& WholeOutputOps() {
       {"repeat", "each output block reads the whole input; used on small tables"},
       {"stack", "every input is one slice of the output, which its kernel cannot skip; used "
                 "on small tables"},
+      {"qr_q", "every element of Q depends on the whole matrix (orthogonal_)"},
   };
   return *ops;
 }

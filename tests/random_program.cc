@@ -175,7 +175,7 @@ class ProgramBuilder {
   Tensor RandomStructural(const Tensor& a) {
     const bool floating = a.dtype() != DType::kInt64;
     const int64_t d = Uniform(0, a.dim() - 1);
-    switch (Uniform(0, 20)) {
+    switch (Uniform(0, 23)) {
       case 0: return clone(RandomOpView(a));
       case 1: return a.dim() >= 2 ? tril(a, Uniform(-2, 2)) : clone(a);
       case 2: return a.dim() >= 2 ? triu(a, Uniform(-2, 2)) : clone(a);
@@ -208,6 +208,13 @@ class ProgramBuilder {
       case 17: return cumsum(a, d - (Uniform(0, 1) == 0 ? 0 : a.dim()));
       case 18: return floating ? norm(a, static_cast<double>(Uniform(1, 3)), {d}) : clone(a);
       case 19: return masked_fill(a, gt(a, 1), Uniform(-3, 3));
+      case 20: return to(argsort(a, d - (Uniform(0, 1) == 0 ? 0 : a.dim()), Uniform(0, 1) == 1),
+                         a.dtype());
+      case 21: return mul(to(randperm(a.numel()), a.dtype()), view(contiguous(a), {a.numel()}));
+      case 22:  // a full-rank matrix (identity plus a draw), so Q is well defined
+        if (!floating || a.dim() != 2 || a.size(0) < a.size(1)) return clone(a);
+        return qr_q(add(rand(a.sizes(), {.dtype = a.dtype()}),
+                        eye(a.size(0), a.size(1), {.dtype = a.dtype()})));
       default: return max(a, {d}, false);
     }
   }

@@ -151,6 +151,10 @@ std::map<std::string, Driver> Drivers() {
   drivers["copy_"] = [](Draw& d) { return Invocation{"copy_", {d.tensor(), d.tensor()}, {}}; };
   drivers["clone"] = [](Draw& d) { return Invocation{"clone", {d.tensor()}, {}}; };
 
+  drivers["argsort"] = [](Draw& d) {
+    return Invocation{"argsort", {d.tensor()}, Attrs{{"dim", d.integer()}, {"descending", d.coin()}}};
+  };
+  drivers["qr_q"] = [](Draw& d) { return Invocation{"qr_q", {d.tensor()}, {}}; };
   drivers["cumsum"] = [](Draw& d) {
     return Invocation{"cumsum", {d.tensor()}, Attrs{{"dim", d.integer()}, {"start", d.integer()}}};
   };

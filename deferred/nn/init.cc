@@ -6,6 +6,7 @@
 #include "fake_tensor/error.h"
 #include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
+#include "fake_tensor/ops/shape_ops.h"
 #include "fake_tensor/ops/views.h"
 #include "fake_tensor/ops/random.h"
 
@@ -122,6 +123,24 @@ Tensor dirac_(const Tensor& tensor, int64_t groups, CallSite site) {
         .fill_(1, site);
   }
   return tensor;
+}
+
+Tensor orthogonal_(const Tensor& tensor, double gain, CallSite site) {
+  if (tensor.dim() < 2) {
+    ThrowError("orthogonal_: only tensors with 2 or more dims are supported, got %s",
+               tensor.ToString());
+  }
+  if (tensor.numel() == 0) return tensor;
+  const int64_t rows = tensor.size(0);
+  const int64_t cols = tensor.numel() / rows;
+  Tensor flattened = deferred::normal_(
+      empty({rows, cols}, {.dtype = tensor.dtype(), .device = tensor.device()}, site), 0.0, 1.0,
+      site);
+  if (rows < cols) flattened = flattened.t(site);
+  Tensor q = qr_q(flattened, site);
+  if (rows < cols) q = q.t(site);
+  tensor.view({rows, cols}, site).copy_(q, site);
+  return tensor.mul_(gain, site);
 }
 
 Tensor xavier_uniform_(const Tensor& tensor, double gain, CallSite site) {

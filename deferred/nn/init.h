@@ -69,6 +69,12 @@ Tensor eye_(const Tensor& tensor, CallSite site = CallSite::Here());
 // multiple of a positive `groups`.
 Tensor dirac_(const Tensor& tensor, int64_t groups = 1, CallSite site = CallSite::Here());
 
+// A (semi-)orthogonal matrix, as PyTorch's orthogonal_: the tensor viewed as [rows =
+// size(0), cols = numel / rows] receives qr_q of a N(0, 1) draw of that shape (transposed
+// when rows < cols), times `gain`. An empty tensor is left as it is. Throws for fewer than
+// 2 dims or a tensor whose layout cannot be viewed as [rows, cols].
+Tensor orthogonal_(const Tensor& tensor, double gain = 1.0, CallSite site = CallSite::Here());
+
 // U(-bound, bound) with std = gain * sqrt(2 / (fan_in + fan_out)) and bound = sqrt(3) * std.
 Tensor xavier_uniform_(const Tensor& tensor, double gain = 1.0, CallSite site = CallSite::Here());
 // N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)).

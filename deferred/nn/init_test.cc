@@ -219,6 +219,7 @@ class InitializedModule : public Module {
     zeros_(register_parameter("zero", empty({3})));
     eye_(register_parameter("eye", empty({6, 4})));
     dirac_(register_parameter("dirac", empty({6, 3, 3})), 2);
+    orthogonal_(register_parameter("orthogonal", empty({3, 2, 4})), 0.5);
   }
 };
 
@@ -249,6 +250,29 @@ TEST(InitTest, EyeAndDiracPlaceTheirOnes) {
   EXPECT_THROW(dirac_(empty({2, 2})), Error);
   EXPECT_THROW(dirac_(empty({3, 2, 3}), 2), Error);
   EXPECT_THROW(dirac_(empty({4, 2, 3}), 0), Error);
+}
+
+// W W^T = gain^2 I for rows <= cols, W^T W = gain^2 I otherwise, over W = [size(0), rest].
+TEST(InitTest, OrthogonalGivesOrthonormalRowsOrColumnsTimesTheGain) {
+  for (const Shape& sizes : {Shape{6, 4}, Shape{3, 8}, Shape{4, 2, 3}, Shape{5, 5}}) {
+    SCOPED_TRACE(ShapeToString(sizes));
+    const Tensor w = orthogonal_(empty(sizes, {.dtype = DType::kFloat64}), 2.0);
+    const int64_t rows = sizes[0], cols = w.numel() / rows;
+    const std::vector<double> v = w.to_vector<double>();
+    const bool by_rows = rows <= cols;
+    const int64_t count = by_rows ? rows : cols, length = by_rows ? cols : rows;
+    for (int64_t i = 0; i < count; ++i) {
+      for (int64_t j = 0; j < count; ++j) {
+        double dot = 0;
+        for (int64_t k = 0; k < length; ++k) {
+          dot += by_rows ? v[i * cols + k] * v[j * cols + k] : v[k * cols + i] * v[k * cols + j];
+        }
+        EXPECT_NEAR(dot, i == j ? 4.0 : 0.0, 1e-12);
+      }
+    }
+  }
+  EXPECT_EQ(orthogonal_(empty({0, 3})).numel(), 0);
+  EXPECT_THROW(orthogonal_(empty({4})), Error);
 }
 
 TEST(InitTest, MaterializedInitializationEqualsEager) {

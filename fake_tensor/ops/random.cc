@@ -7,7 +7,9 @@
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/op_registry.h"
+#include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
+#include "fake_tensor/ops/reductions.h"
 #include "fake_tensor/region_rules.h"
 
 namespace deferred {
@@ -234,6 +236,16 @@ Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions opti
   CheckFrom("randint", low, high);
   CheckRandom("randint", dtype, low, high - 1);
   return random_(empty(sizes, {dtype, options.device}, site), low, high, site);
+}
+
+Tensor randperm(int64_t n, TensorOptions options, CallSite site) {
+  const DType dtype = options.dtype.value_or(DType::kInt64);
+  if (n < 0) ThrowError("randperm: n must be non-negative, got %d", n);
+  if (n > 0 && !FitsInDType(Scalar(n - 1), dtype)) {
+    ThrowError("randperm: %s cannot hold %d", DTypeName(dtype), n - 1);
+  }
+  const Tensor keys = random_(empty({n}, {DType::kInt64, options.device}, site), site);
+  return to(argsort(keys, 0, false, site), dtype, site);
 }
 
 Tensor randint(int64_t high, const Shape& sizes, TensorOptions options, CallSite site) {

@@ -58,6 +58,12 @@ Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions opti
 Tensor randint(int64_t high, const Shape& sizes, TensorOptions options = {},
                CallSite site = CallSite::Here());
 // normal_(mean, std).
+// A random permutation of 0..n-1 (int64 unless options say otherwise), as torch.randperm:
+// the stable argsort of n keys drawn by random_ over int64's default range (2 words per
+// element), so element i's key depends only on (seed, offset, i). Throws for a negative n
+// or a dtype that cannot hold n - 1.
+Tensor randperm(int64_t n, TensorOptions options = {}, CallSite site = CallSite::Here());
+
 Tensor normal(double mean, double std, const Shape& sizes, TensorOptions options = {},
               CallSite site = CallSite::Here());
 

@@ -147,10 +147,33 @@ std::optional<RegionPlan> CumsumRegion(const OpCall& call, const std::vector<Reg
   return plan;
 }
 
+std::vector<TensorSpec> ArgsortSpec(const OpCall& call) {
+  if (call.inputs.size() != 1) {
+    ThrowError("argsort: expected 1 tensor input, got %d", call.inputs.size());
+  }
+  const Tensor& t = call.inputs[0];
+  WrapDim(call.attrs.Get<int64_t>("dim"), std::max<int64_t>(t.dim(), 1), "argsort");
+  call.attrs.Get<bool>("descending");
+  return {TensorSpec{t.sizes(), DType::kInt64, t.device()}};
+}
+
+// The other dims read the output region's range; a region that takes part of a line
+// cannot be restricted (every index of a line depends on all its values).
+std::optional<RegionPlan> ArgsortRegion(const OpCall& call, const std::vector<Region>& outputs) {
+  const Tensor& t = call.inputs[0];
+  if (t.dim() > 0) {
+    const int64_t dim = WrapDim(call.attrs.Get<int64_t>("dim"), t.dim(), "argsort");
+    if (outputs[0].start[dim] != 0 || outputs[0].stop[dim] != t.size(dim)) return std::nullopt;
+  }
+  return RegionPlan{{outputs[0]}, call.attrs};
+}
+
 const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
   registry.RegisterOp(
       OpDef{.name = "cumsum", .shape_rule = CumsumSpec, .region_rule = CumsumRegion});
+  registry.RegisterOp(
+      OpDef{.name = "argsort", .shape_rule = ArgsortSpec, .region_rule = ArgsortRegion});
   for (const Reduction& reduction : kReductions) {
     registry.RegisterOp(OpDef{.name = reduction.name,
                               .shape_rule = [reduction](const OpCall& call) {
@@ -226,6 +249,10 @@ Tensor norm(const Tensor& t, double p, const Shape& dims, bool keepdim, CallSite
   if (p == 1) return sum(abs(t, site), dims, keepdim, site);
   if (p == 2) return sqrt(sum(mul(t, t, site), dims, keepdim, site), site);
   return pow(sum(pow(abs(t, site), p, site), dims, keepdim, site), 1.0 / p, site);
+}
+
+Tensor argsort(const Tensor& t, int64_t dim, bool descending, CallSite site) {
+  return DispatchOne("argsort", {t}, Attrs{{"dim", dim}, {"descending", descending}}, site);
 }
 
 Tensor cumsum(const Tensor& t, int64_t dim, CallSite site) {

@@ -80,6 +80,13 @@ Tensor norm(const Tensor& t, double p, const Shape& dims, bool keepdim = false,
 // the region's end (attr "start": the first index the output holds).
 Tensor cumsum(const Tensor& t, int64_t dim, CallSite site = CallSite::Here());
 
+// The int64 indices that sort each line of `t` along `dim`, ascending (descending when
+// `descending`), as torch.argsort(stable=True): equal values keep their order, NaNs
+// sort last (first when descending), values compare in the op-math type. A 0-d tensor
+// gives 0. Replay restricts it along the other dims only: a line is sorted whole.
+Tensor argsort(const Tensor& t, int64_t dim = -1, bool descending = false,
+               CallSite site = CallSite::Here());
+
 }  // namespace deferred
 
 #endif  // DEFERRED_FAKE_TENSOR_OPS_REDUCTIONS_H_

@@ -195,7 +195,7 @@ std::string ErrorMessage(Fn&& fn) {
 }
 
 TEST(ReductionsTest, OpsAreRegisteredWithCpuKernels) {
-  for (const char* name : {"sum", "mean", "var", "std", "min", "max", "cumsum"}) {
+  for (const char* name : {"sum", "mean", "var", "std", "min", "max", "cumsum", "argsort"}) {
     const OpDef& def = OpRegistry::Global().Get(name);
     EXPECT_EQ(def.kind, OpKind::kFunctional) << name;
     EXPECT_TRUE(static_cast<bool>(def.kernel(DeviceType::kCPU))) << name;
@@ -365,6 +365,44 @@ TEST(ReductionsTest, CumsumEqualsSequentialReferenceBitwise) {
   }
 }
 
+TEST(ReductionsTest, ArgsortEqualsAStableSortOfEachLine) {
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    std::mt19937_64 rng(seed);
+    const int64_t ndim = static_cast<int64_t>(rng() % 4);
+    // Few distinct values, so that ties (and NaNs) occur.
+    const Tensor t = round(mul(RandomTensor(rng, RandomShape(rng, ndim, 5), kAllDTypes[rng() % 8],
+                                            /*nans=*/true),
+                               0.0));
+    const int64_t dim = ndim == 0 ? 0 : static_cast<int64_t>(rng() % ndim);
+    const bool descending = rng() % 2 == 0;
+    const Tensor out = argsort(t, dim, descending);
+    ASSERT_EQ(out.sizes(), t.sizes());
+    ASSERT_EQ(out.dtype(), DType::kInt64);
+    VisitDType(t.dtype(), [&]<typename T>() {
+      using M = typename OpMathOf<T>::type;
+      const std::vector<T> values = t.to_vector<T>();
+      const int64_t inner =
+          ndim == 0 ? 1 : NumElements(Shape(t.sizes().begin() + dim + 1, t.sizes().end()));
+      const int64_t length = ndim == 0 ? 1 : t.size(dim);
+      std::vector<int64_t> expected(values.size());
+      for (size_t first = 0; first < values.size(); ++first) {
+        if ((static_cast<int64_t>(first) / inner) % length != 0) continue;  // not a line start
+        std::vector<int64_t> order(length);
+        std::iota(order.begin(), order.end(), 0);
+        const auto key = [&](int64_t i) { return static_cast<double>(M(values[first + i * inner])); };
+        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+          const double x = key(a), y = key(b);
+          if (std::isnan(x) || std::isnan(y)) return descending ? !std::isnan(y) : !std::isnan(x);
+          return descending ? y < x : x < y;
+        });
+        for (int64_t i = 0; i < length; ++i) expected[first + i * inner] = order[i];
+      }
+      ExpectSameBits<int64_t>(out, expected);
+    });
+  }
+}
+
 TEST(ReductionsTest, CumsumNormAndTheirMisuse) {
   const Tensor t = from_data<float>({1, 2, 3, -4, 5, 6}, {2, 3});
   EXPECT_EQ(cumsum(t, 1).to_vector<float>(), (std::vector<float>{1, 3, 6, -4, 1, 7}));
@@ -380,6 +418,9 @@ TEST(ReductionsTest, CumsumNormAndTheirMisuse) {
   EXPECT_NEAR(norm(t, 3, {1}).to_vector<float>()[0], std::cbrt(36.0), 1e-5);
   EXPECT_EQ(norm(t, 2, {0}, true).sizes(), (Shape{1, 3}));
   EXPECT_THROW(norm(from_data<int64_t>({1, 2})), Error);
+  EXPECT_EQ(argsort(t).to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2, 0, 1, 2}));
+  EXPECT_EQ(argsort(t, 0, true).to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 1, 1, 0, 0}));
+  EXPECT_THROW(argsort(t, 2), Error);
 }
 
 TEST(ReductionsTest, KnownValues) {

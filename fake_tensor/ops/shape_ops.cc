@@ -262,8 +262,22 @@ std::optional<RegionPlan> CatRegion(const OpCall& call, const std::vector<Region
   return plan;
 }
 
+std::vector<TensorSpec> QrQSpec(const OpCall& call) {
+  CheckInputCount(call, 1);
+  const Tensor& a = call.inputs[0];
+  if (a.dim() != 2 || a.size(0) < a.size(1)) {
+    ThrowError("qr_q: expected a 2-d tensor [m, n] with m >= n, got %s",
+               ShapeToString(a.sizes()));
+  }
+  if (!IsFloatingPoint(a.dtype())) {
+    ThrowError("qr_q: expected a floating dtype, got %s", DTypeName(a.dtype()));
+  }
+  return {TensorSpec{a.sizes(), a.dtype(), a.device()}};
+}
+
 const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
+  registry.RegisterOp(OpDef{.name = "qr_q", .shape_rule = QrQSpec});
   registry.RegisterOp(OpDef{.name = "cat", .shape_rule = CatSpec, .region_rule = CatRegion});
   registry.RegisterOp(OpDef{.name = "stack", .shape_rule = StackSpec});
   registry.RegisterOp(OpDef{.name = "repeat", .shape_rule = RepeatSpec});
@@ -282,6 +296,8 @@ const bool registered = [] {
 }();
 
 }  // namespace
+
+Tensor qr_q(const Tensor& a, CallSite site) { return DispatchOne("qr_q", {a}, {}, site); }
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim, CallSite site) {
   return DispatchOne("cat", tensors, Attrs{{"dim", dim}}, site);

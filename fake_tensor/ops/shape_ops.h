@@ -60,6 +60,13 @@ Tensor outer(const Tensor& a, const Tensor& b, CallSite site = CallSite::Here())
 // independent of each other, so the result does not depend on the thread count.
 Tensor matmul(const Tensor& a, const Tensor& b, CallSite site = CallSite::Here());
 
+// The Q of the reduced QR decomposition of a 2-d floating `a` [m, n] with m >= n, its
+// columns multiplied by the signs of R's diagonal (so that R's diagonal is non-negative,
+// the unique Q of a full-rank `a`): what nn.init.orthogonal_ takes from torch.linalg.qr.
+// Householder reflections in double, in a fixed order; the result keeps a's dtype. Always
+// computed whole. Throws for another rank, m < n or a non-floating dtype.
+Tensor qr_q(const Tensor& a, CallSite site = CallSite::Here());
+
 }  // namespace deferred
 
 #endif  // DEFERRED_FAKE_TENSOR_OPS_SHAPE_OPS_H_

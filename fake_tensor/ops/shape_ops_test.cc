@@ -13,7 +13,9 @@
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/op_registry.h"
+#include "absl/types/span.h"
 #include "fake_tensor/ops/factories.h"
+#include "fake_tensor/ops/views.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "replay/kernels/parallel.h"
@@ -688,6 +690,38 @@ TEST(ShapeOpsTest, ResultsDoNotDependOnTheThreadCount) {
       ExpectSameTensor(results[0][i], results[1][i]);
     }
   }
+}
+
+// Q's columns are orthonormal and Q^T A is upper triangular with a non-negative diagonal:
+// Q is the Q of A = QR with R's diagonal non-negative.
+TEST(ShapeOpsTest, QrQIsTheOrthonormalFactorWithANonNegativeDiagonal) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal;
+  for (const auto& [m, n] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {4, 4}, {7, 3}, {9, 1}}) {
+    SCOPED_TRACE(testing::Message() << m << " x " << n);
+    std::vector<double> values(m * n);
+    for (double& v : values) v = normal(rng);
+    const Tensor a = from_data<double>(absl::MakeConstSpan(values), {m, n});
+    const Tensor q = qr_q(a);
+    ASSERT_EQ(q.sizes(), (Shape{m, n}));
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        double qtq = 0, qta = 0;
+        for (int64_t k = 0; k < m; ++k) {
+          qtq += q.at<double>({k, i}) * q.at<double>({k, j});
+          qta += q.at<double>({k, i}) * a.at<double>({k, j});
+        }
+        EXPECT_NEAR(qtq, i == j ? 1.0 : 0.0, 1e-12);
+        if (i > j) EXPECT_NEAR(qta, 0.0, 1e-12);
+        if (i == j) EXPECT_GT(qta, 0.0);
+      }
+    }
+  }
+  const Tensor transposed = qr_q(t(from_data<float>({1, 2, 3, 4, 5, 6}, {2, 3})));
+  EXPECT_EQ(transposed.dtype(), DType::kFloat32);
+  EXPECT_THROW(qr_q(from_data<float>({1, 2, 3, 4, 5, 6}, {2, 3})), Error);  // m < n
+  EXPECT_THROW(qr_q(from_data<float>({1, 2})), Error);
+  EXPECT_THROW(qr_q(from_data<int64_t>({1, 2}, {2, 1})), Error);
 }
 
 }  // namespace

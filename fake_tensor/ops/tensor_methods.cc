@@ -265,6 +265,9 @@ Tensor Tensor::norm(double p, CallSite site) const { return deferred::norm(*this
 Tensor Tensor::norm(double p, const Shape& dims, bool keepdim, CallSite site) const {
   return deferred::norm(*this, p, dims, keepdim, site);
 }
+Tensor Tensor::argsort(int64_t dim, bool descending, CallSite site) const {
+  return deferred::argsort(*this, dim, descending, site);
+}
 Tensor Tensor::cumsum(int64_t dim, CallSite site) const {
   return deferred::cumsum(*this, dim, site);
 }

@@ -166,6 +166,7 @@ std::vector<MethodCase> FloatCases() {
       {"norm", [](T x) { return x.norm(); }, [](T x) { return norm(x); }, __LINE__},
       {"norm p", [](T x) { return x.norm(3); }, [](T x) { return norm(x, 3); }, __LINE__},
       {"norm dims", [](T x) { return x.norm(1, {1}, true); }, [](T x) { return norm(x, 1, {1}, true); }, __LINE__},
+      {"argsort", [](T x) { return x.argsort(0, true); }, [](T x) { return argsort(x, 0, true); }, __LINE__},
       {"cumsum", [](T x) { return x.cumsum(1); }, [](T x) { return cumsum(x, 1); }, __LINE__},
       {"to", [](T x) { return x.to(DType::kBFloat16); }, [](T x) { return to(x, DType::kBFloat16); }, __LINE__},
       {"fill_", [](T x) { return x.fill_(1.5); }, [](T x) { return fill_(x, 1.5); }, __LINE__},

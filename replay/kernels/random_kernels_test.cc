@@ -14,6 +14,7 @@
 #include "fake_tensor/op_registry.h"
 #include "fake_tensor/ops/factories.h"
 #include "fake_tensor/ops/random.h"
+#include "fake_tensor/ops/reductions.h"
 #include "fake_tensor/ops/views.h"
 #include "gtest/gtest.h"
 #include "replay/kernels/parallel.h"
@@ -430,6 +431,30 @@ TEST(RandomKernelsTest, FillsHaveTheRightMomentsAndStayInBounds) {
   EXPECT_EQ(*std::max_element(values.begin(), values.end()), 9);
   EXPECT_NEAR(Moments(ints).first, -0.5, 0.03);
   EXPECT_NEAR(Moments(bernoulli_(empty({n}, {DType::kUInt8}), 0.8)).first, 0.8, 0.003);
+}
+
+TEST(RandomKernelsTest, RandpermIsAPermutationFixedByTheSeedAndOffset) {
+  std::vector<int64_t> first_counts(5, 0);
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    manual_seed(seed);
+    const std::vector<int64_t> p = randperm(5).to_vector<int64_t>();
+    std::vector<int64_t> sorted = p;
+    std::sort(sorted.begin(), sorted.end());
+    ASSERT_EQ(sorted, (std::vector<int64_t>{0, 1, 2, 3, 4})) << "seed " << seed;
+    ++first_counts[p[0]];
+    manual_seed(seed);
+    EXPECT_EQ(randperm(5).to_vector<int64_t>(), p);
+    EXPECT_EQ(get_rng_state(), (RngState{seed, 3}));  // 5 keys x 2 words: 3 blocks
+  }
+  // Each value leads about 40 of 200 permutations (a 6-sigma band of the binomial).
+  for (int64_t count : first_counts) {
+    EXPECT_GT(count, 10);
+    EXPECT_LT(count, 70);
+  }
+  EXPECT_EQ(randperm(0).numel(), 0);
+  EXPECT_EQ(randperm(300, {.dtype = DType::kFloat32}).dtype(), DType::kFloat32);
+  EXPECT_THROW(randperm(-1), Error);
+  EXPECT_THROW(randperm(300, {.dtype = DType::kUInt8}), Error);
 }
 
 }  // namespace

@@ -253,8 +253,54 @@ void CumsumKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
+// A stable sort of each line's indices by value (NaN last ascending, first descending).
+// One thread per line.
+void ArgsortKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Tensor& input = call.inputs[0];
+  const Tensor& out = outputs[0];
+  const bool descending = call.attrs.Get<bool>("descending");
+  Shape line_sizes = input.sizes(), in_strides = input.strides(), out_strides = out.strides();
+  int64_t length = 1, in_step = 0, out_step = 0;
+  if (input.dim() > 0) {
+    const int64_t dim = WrapDim(call.attrs.Get<int64_t>("dim"), input.dim(), "argsort");
+    length = line_sizes[dim];
+    in_step = in_strides[dim];
+    out_step = out_strides[dim];
+    line_sizes.erase(line_sizes.begin() + dim);
+    in_strides.erase(in_strides.begin() + dim);
+    out_strides.erase(out_strides.begin() + dim);
+  }
+  const int64_t lines = NumElements(line_sizes);
+  VisitDType(input.dtype(), [&]<typename T>() {
+    using M = typename OpMathOf<T>::type;
+    const auto before = [descending](M x, M y) {
+      if constexpr (kIsFloating<T>) {
+        if (std::isnan(x) || std::isnan(y)) return descending ? !std::isnan(y) : !std::isnan(x);
+      }
+      return descending ? y < x : x < y;
+    };
+    const T* in_data = input.data_ptr<T>();
+    int64_t* out_data = out.data_ptr<int64_t>();
+    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(length, 1));
+    ParallelFor(lines, grain, [&](int64_t begin, int64_t end) {
+      std::vector<M> keys(length);
+      std::vector<int64_t> order(length);
+      for (int64_t line = begin; line < end; ++line) {
+        const T* in = in_data + OffsetOf(line, line_sizes, in_strides);
+        for (int64_t i = 0; i < length; ++i) keys[i] = M(in[i * in_step]);
+        for (int64_t i = 0; i < length; ++i) order[i] = i;
+        std::stable_sort(order.begin(), order.end(),
+                         [&](int64_t a, int64_t b) { return before(keys[a], keys[b]); });
+        int64_t* o = out_data + OffsetOf(line, line_sizes, out_strides);
+        for (int64_t i = 0; i < length; ++i) o[i * out_step] = order[i];
+      }
+    });
+  });
+}
+
 const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
+  registry.RegisterKernel("argsort", DeviceType::kCPU, ArgsortKernel);
   registry.RegisterKernel("cumsum", DeviceType::kCPU, CumsumKernel);
   registry.RegisterKernel("sum", DeviceType::kCPU, SumKernel);
   registry.RegisterKernel("mean", DeviceType::kCPU, MeanKernel);

@@ -257,8 +257,72 @@ void MatmulKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
+// Householder QR of a [m, n] (m >= n) in double: reflection k zeroes column k below the
+// diagonal; Q's first n columns are the reflections applied, last to first, to the first n
+// columns of the identity; column k is then multiplied by the sign of R[k][k]. Sequential,
+// so the result is the same on every run and thread count.
+void QrQKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Tensor& a = call.inputs[0];
+  const Tensor& out = outputs[0];
+  const int64_t m = a.size(0), n = a.size(1);
+  std::vector<double> r(m * n);  // row-major
+  VisitDType(a.dtype(), [&]<typename T>() {
+    using M = typename OpMathOf<T>::type;
+    const T* data = a.data_ptr<T>();
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        r[i * n + j] = static_cast<double>(M(data[i * a.stride(0) + j * a.stride(1)]));
+      }
+    }
+  });
+  std::vector<std::vector<double>> reflections(n);  // v_k over rows k..m-1
+  std::vector<double> scales(n, 0.0);               // 2 / |v_k|^2, or 0: no reflection
+  for (int64_t k = 0; k < n; ++k) {
+    double norm2 = 0.0;
+    for (int64_t i = k; i < m; ++i) norm2 = norm2 + r[i * n + k] * r[i * n + k];
+    const double norm = std::sqrt(norm2);
+    std::vector<double>& v = reflections[k];
+    v.assign(m - k, 0.0);
+    for (int64_t i = k; i < m; ++i) v[i - k] = r[i * n + k];
+    v[0] = v[0] + (v[0] < 0 ? -norm : norm);  // x + sign(x0) |x| e0: no cancellation
+    double v_norm2 = 0.0;
+    for (double x : v) v_norm2 = v_norm2 + x * x;
+    if (v_norm2 == 0.0) continue;
+    scales[k] = 2.0 / v_norm2;
+    for (int64_t j = k; j < n; ++j) {
+      double dot = 0.0;
+      for (int64_t i = k; i < m; ++i) dot = dot + v[i - k] * r[i * n + j];
+      const double f = scales[k] * dot;
+      for (int64_t i = k; i < m; ++i) r[i * n + j] = r[i * n + j] - f * v[i - k];
+    }
+  }
+  std::vector<double> q(m * n, 0.0);
+  for (int64_t j = 0; j < n; ++j) q[j * n + j] = 1.0;
+  for (int64_t k = n - 1; k >= 0; --k) {
+    if (scales[k] == 0.0) continue;
+    const std::vector<double>& v = reflections[k];
+    for (int64_t j = 0; j < n; ++j) {
+      double dot = 0.0;
+      for (int64_t i = k; i < m; ++i) dot = dot + v[i - k] * q[i * n + j];
+      const double f = scales[k] * dot;
+      for (int64_t i = k; i < m; ++i) q[i * n + j] = q[i * n + j] - f * v[i - k];
+    }
+  }
+  VisitDType(out.dtype(), [&]<typename T>() {
+    T* data = out.data_ptr<T>();
+    for (int64_t j = 0; j < n; ++j) {
+      const double d = r[j * n + j];
+      const double sign = d > 0 ? 1.0 : (d < 0 ? -1.0 : 0.0);
+      for (int64_t i = 0; i < m; ++i) {
+        data[i * out.stride(0) + j * out.stride(1)] = CastElement<T>(q[i * n + j] * sign);
+      }
+    }
+  });
+}
+
 const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
+  registry.RegisterKernel("qr_q", DeviceType::kCPU, QrQKernel);
   registry.RegisterKernel("cat", DeviceType::kCPU, CatKernel);
   registry.RegisterKernel("stack", DeviceType::kCPU, StackKernel);
   registry.RegisterKernel("repeat", DeviceType::kCPU, RepeatKernel);
