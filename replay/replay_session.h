@@ -10,16 +10,10 @@
 #include "fake_tensor/device.h"
 #include "fake_tensor/region.h"
 #include "fake_tensor/storage.h"
+#include "replay/replay_plan.h"
 #include "replay/trace.h"
 
 namespace deferred {
-
-// Part of one storage version: `region` of the storage's natural index space
-// (TraceStorage::sizes).
-struct ReplayTarget {
-  StorageVersion value;
-  Region region;
-};
 
 // The elements of `region` of a storage version, contiguous (row-major) in `storage`.
 struct RegionBuffer {
@@ -32,10 +26,6 @@ struct RegionBuffer {
 // The result shares the buffer's bytes (it may be non-contiguous).
 Tensor ViewOfRegion(const RegionBuffer& buffer, const TensorLayout& layout, DType dtype,
                     const Shape& base_sizes, const Region& view_region);
-
-// The base region of a storage of natural shape `base_sizes` that `view_region` of a view
-// with `layout` touches (the whole base when the view does not decompose).
-Region BaseRegionOf(const TensorLayout& layout, const Shape& base_sizes, const Region& view_region);
 
 // What a run does for one op it executes (ReplaySession::Plan).
 struct PlannedOp {
@@ -62,9 +52,10 @@ struct ReplayStep {
 using StepObserver = std::function<bool(const ReplayStep&)>;
 
 // Re-runs recorded ops of one trace, eagerly on `device`, to compute parts of storage
-// versions. A run first propagates the requested regions backwards through each op's
-// region rule (ops without one need their whole inputs), then executes forward, each op
-// over only the region it must produce. Values that an overwriting in-place op (OpDef::
+// versions: the executor of a ReplayPlan (replay_plan.h). A run first plans — propagates
+// the requested regions backwards through each op's region rule (ops without one need
+// their whole inputs) — then executes forward, each op over only the region it must
+// produce. Values that an overwriting in-place op (OpDef::
 // overwrites) replaces in a whole storage are never computed: an init followed by a
 // re-init costs one fill. All targets of one run are planned together:
 // each op runs at most once, and every intermediate is freed right after its last read
