@@ -1,5 +1,6 @@
 #include "fake_tensor/dispatcher.h"
 
+#include <algorithm>
 #include <bit>
 #include <limits>
 #include <utility>
@@ -66,17 +67,8 @@ void CheckNoPartialOverlap(const OpCall& call) {
 // Reserves the call's Philox blocks and records where they start in its attrs. Done here,
 // before any mode runs the call, so that every mode (and every device, meta included)
 // advances the generator identically. The shape rule validates the call first (in
-// RngBlocksOf), so misuse reserves nothing. An attr of the op's own under one of these
-// names would be overwritten silently, so it is refused.
+// RngBlocksOf), so misuse reserves nothing.
 void ReserveRng(OpCall& call) {
-  for (const char* reserved : {"seed", "offset"}) {
-    if (call.attrs.Has(reserved)) {
-      ThrowErrorWithCode(absl::StatusCode::kInternal,
-                         "%s: attr '%s' is reserved for the Philox coordinates the dispatcher "
-                         "records; the op must name its own attr otherwise",
-                         call.def->name, reserved);
-    }
-  }
   const RngState start = ReserveRngBlocks(RngBlocksOf(call));
   call.attrs.Set("seed", std::bit_cast<int64_t>(start.seed));
   call.attrs.Set("offset", std::bit_cast<int64_t>(start.offset));
@@ -106,6 +98,34 @@ ScopedDispatchMode::~ScopedDispatchMode() { mode_stack.pop_back(); }
 
 DispatchMode* CurrentDispatchMode() { return mode_stack.empty() ? nullptr : mode_stack.back(); }
 
+void CheckAttrs(const OpCall& call, bool with_rng_coordinates) {
+  const OpDef& def = *call.def;
+  const bool coordinates = with_rng_coordinates && def.is_random();
+  size_t expected = def.attrs.size() + (coordinates ? 2 : 0);
+  for (const AttrSpec& spec : def.attrs) {
+    if (!call.attrs.Has(spec.name)) ThrowError("%s: missing attr '%s'", def.name, spec.name);
+    for (const auto& [name, value] : call.attrs.entries()) {
+      if (name == spec.name && value.index() != static_cast<size_t>(spec.type)) {
+        ThrowError("%s: attr '%s' must be of type %s", def.name, spec.name,
+                   AttrTypeName(spec.type));
+      }
+    }
+  }
+  if (coordinates) {
+    call.attrs.Get<int64_t>("seed");
+    call.attrs.Get<int64_t>("offset");
+  }
+  if (call.attrs.entries().size() == expected) return;
+  for (const auto& [name, value] : call.attrs.entries()) {
+    const bool declared =
+        std::any_of(def.attrs.begin(), def.attrs.end(),
+                    [&name](const AttrSpec& spec) { return spec.name == name; }) ||
+        (coordinates && (name == "seed" || name == "offset"));
+    if (!declared) ThrowError("%s: unknown attr '%s'", def.name, name);
+  }
+  ThrowError("%s: an attr is given more than once", def.name);
+}
+
 uint64_t RngBlocksOf(const OpCall& call) {
   const std::vector<TensorSpec> specs = OutputSpecsOf(call);
   unsigned __int128 numel = 0;  // each output's count fits in int64; their sum may not
@@ -128,17 +148,15 @@ Device OutputDevice(const OpCall& call) {
 }
 
 void ValidateCall(const OpCall& call) {
+  CheckAttrs(call, /*with_rng_coordinates=*/true);
   CheckInputs(call);
   if (call.def->kind == OpKind::kInPlace) CheckNoPartialOverlap(call);
-  if (call.def->is_random()) {
-    call.attrs.Get<int64_t>("seed");
-    call.attrs.Get<int64_t>("offset");
-  }
 }
 
 std::vector<Tensor> Dispatch(std::string_view name, std::vector<Tensor> inputs, Attrs attrs,
                              CallSite site) {
   OpCall call{&OpRegistry::Global().Get(name), std::move(inputs), std::move(attrs), site};
+  CheckAttrs(call, /*with_rng_coordinates=*/false);
   CheckInputs(call);
   if (call.def->kind == OpKind::kInPlace) CheckNoPartialOverlap(call);
   if (call.def->is_random()) ReserveRng(call);

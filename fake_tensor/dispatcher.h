@@ -46,11 +46,18 @@ std::vector<Tensor> Dispatch(std::string_view name, std::vector<Tensor> inputs, 
 Tensor DispatchOne(std::string_view name, std::vector<Tensor> inputs, Attrs attrs,
                    CallSite site = CallSite::Unknown());
 
-// The checks Dispatch makes of every call before it runs or records it: inputs defined and
-// on one device, a factory's device valid and a non-factory's inputs present, an in-place
-// op's inputs not partially overlapping its target, a random op's coordinates ("seed" and
-// "offset") present. Throws `Error`. Loading a saved trace makes them too.
+// The checks Dispatch makes of every call before it runs or records it: attrs exactly the
+// declared ones (CheckAttrs; a random op's coordinates "seed" and "offset" present),
+// inputs defined and on one device, a factory's device valid and a non-factory's inputs
+// present, an in-place op's inputs not partially overlapping its target. Throws `Error`.
+// Loading a saved trace makes them too.
 void ValidateCall(const OpCall& call);
+
+// Throws `Error` naming the op and the attr unless `call`'s attrs are exactly those its
+// OpDef declares, each of its declared type; a random op's call also carries "seed" and
+// "offset" exactly when `with_rng_coordinates` (a recorded call, as a trace file holds;
+// a live call must not, since the dispatcher sets them).
+void CheckAttrs(const OpCall& call, bool with_rng_coordinates);
 
 // Eager execution of a checked call: view ops compute a layout; other ops get outputs
 // from the shape rule (meta outputs when any input or the factory device is meta, without

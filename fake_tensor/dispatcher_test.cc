@@ -15,6 +15,7 @@ const bool registered = [] {
   registry.RegisterOp(OpDef{
       .name = "test_iota",
       .kind = OpKind::kFactory,
+      .attrs = {{"sizes", AttrType::kShape}, {"device", AttrType::kDevice}},
       .shape_rule = [](const OpCall& call) {
         return std::vector<TensorSpec>{TensorSpec{call.attrs.Get<Shape>("sizes"),
                                                   DType::kInt64,
@@ -84,7 +85,7 @@ TEST(DispatcherTest, RandomOpsReserveCeilOfWordsOverFourBlocks) {
   EXPECT_EQ(get_rng_state(), (RngState{7, 8}));
 }
 
-TEST(DispatcherTest, RandomOpsOwnAttrUnderACoordinateNameIsRefusedNotOverwritten) {
+TEST(DispatcherTest, ALiveCallCannotSetTheCoordinatesTheDispatcherRecords) {
   manual_seed(7);
   const Tensor t = DispatchOne("test_iota", {}, IotaAttrs({5}, Device::CPU()));
   for (const char* name : {"seed", "offset"}) {
@@ -92,12 +93,34 @@ TEST(DispatcherTest, RandomOpsOwnAttrUnderACoordinateNameIsRefusedNotOverwritten
       Dispatch("test_random", {t}, Attrs{{name, int64_t{3}}});
       FAIL() << "expected an Error for attr " << name;
     } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(std::string("attr '") + name + "' is reserved"),
+      EXPECT_NE(std::string(e.what()).find(std::string("unknown attr '") + name + "'"),
                 std::string::npos)
           << e.what();
     }
   }
   EXPECT_EQ(get_rng_state(), (RngState{7, 0}));
+}
+
+TEST(DispatcherTest, AttrsMustBeExactlyTheDeclaredOnes) {
+  const auto error_of = [](Attrs attrs) {
+    try {
+      Dispatch("test_iota", {}, std::move(attrs));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error_of(Attrs{{"sizes", Shape{2}}}), "test_iota: missing attr 'device'");
+  EXPECT_EQ(error_of(Attrs{{"sizes", int64_t{2}}, {"device", Device::CPU()}}),
+            "test_iota: attr 'sizes' must be of type Shape");
+  EXPECT_EQ(error_of(Attrs{{"sizes", Shape{2}}, {"device", Device::CPU()}, {"dim", int64_t{0}}}),
+            "test_iota: unknown attr 'dim'");
+  // A recorded random call carries its coordinates, and must.
+  const Tensor t = DispatchOne("test_iota", {}, IotaAttrs({5}, Device::CPU()));
+  const OpDef& random = OpRegistry::Global().Get("test_random");
+  EXPECT_NO_THROW(
+      ValidateCall(OpCall{&random, {t}, Attrs{{"seed", int64_t{1}}, {"offset", int64_t{0}}}}));
+  EXPECT_THROW(ValidateCall(OpCall{&random, {t}, Attrs{{"seed", int64_t{1}}}}), Error);
 }
 
 TEST(DispatcherTest, UnknownOpIsNotFound) {

@@ -1,10 +1,27 @@
 #include "fake_tensor/op_registry.h"
 
 #include <utility>
+#include <variant>
 
 #include "fake_tensor/error.h"
 
 namespace deferred {
+
+static_assert(std::variant_size_v<AttrValue> == 8, "AttrType lists AttrValue's alternatives");
+
+const char* AttrTypeName(AttrType type) {
+  switch (type) {
+    case AttrType::kBool: return "bool";
+    case AttrType::kInt: return "int64";
+    case AttrType::kDouble: return "double";
+    case AttrType::kScalar: return "Scalar";
+    case AttrType::kShape: return "Shape";
+    case AttrType::kDType: return "DType";
+    case AttrType::kDevice: return "Device";
+    case AttrType::kBytes: return "bytes";
+  }
+  return "?";
+}
 
 OpRegistry& OpRegistry::Global() {
   static OpRegistry* registry = new OpRegistry;  // never destroyed: used at exit

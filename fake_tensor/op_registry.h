@@ -36,6 +36,18 @@ struct TensorSpec {
   Device device;
 };
 
+// The type of an attr's value: the alternative of AttrValue it holds, in AttrValue's order.
+enum class AttrType { kBool, kInt, kDouble, kScalar, kShape, kDType, kDevice, kBytes };
+
+// "int64", "Shape", ...: for messages.
+const char* AttrTypeName(AttrType type);
+
+// A named non-tensor argument that every call of an op passes.
+struct AttrSpec {
+  std::string name;
+  AttrType type;
+};
+
 struct OpDef;
 
 // One invocation of an op: what the dispatcher hands to rules and kernels.
@@ -79,6 +91,11 @@ struct OpDef {
   // random samplers, copy_), so what the target held before is dead where it writes and
   // replay never computes it there.
   bool overwrites = false;
+  // The attrs of every call, in any order: the dispatcher refuses a call whose attrs are
+  // not exactly these (CheckAttrs). Besides them, a recorded random op carries the Philox
+  // coordinates "seed" and "offset", and a region rule may add "region_start" and
+  // "full_sizes" to the calls replay makes; no op declares those names.
+  std::vector<AttrSpec> attrs;
   ShapeRule shape_rule;            // every kind but kView
   ViewRule view_rule;              // kView only
   RngWordsRule rng_words_per_element;  // set only for random ops

@@ -181,7 +181,7 @@ TEST_F(TraceFileErrorsTest, InconsistentContentIsRefusedNamingTheLine) {
       {"\"in\":[[0,0,", "\"in\":[[0,1,", "reads version 1 of storage 0, whose latest version is 0"},
       {"\"in\":[[0,0,", "\"in\":[[3,0,", "storage 3 does not exist"},
       {"\"std\":0.02", "\"std\":-0.02", "normal_"},
-      {"\"std\":0.02", "\"std\":2", "attribute 'std' has another type"},
+      {"\"std\":0.02", "\"std\":2", "normal_: attr 'std' must be of type double"},
       {"\"dtype\":\"float32\",\"device\":\"cpu\"}", "\"dtype\":\"float33\",\"device\":\"cpu\"}",
        "unknown dtype \"float33\""},
       {"{\"module\":\"\",\"type\":\"M\"}", "{\"module\":\"x\",\"type\":\"M\"}",

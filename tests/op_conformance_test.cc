@@ -1,4 +1,5 @@
-// The registry proves itself complete: every op has its rules and a CPU kernel, computes
+// The registry proves itself complete: every op declares its attrs (the dispatcher refuses
+// any other; no op takes a name replay reserves), has its rules and a CPU kernel, computes
 // parts of its output through a region rule or is listed below as whole-output only, is
 // called by the random-program generator, and its region rule restricts its real calls
 // exactly (the restricted run equals the slice of the full run, bitwise). Adding an op
@@ -105,6 +106,13 @@ TEST(OpConformanceTest, EveryOpHasItsRulesAKernelAndARegionRuleOrAReason) {
   for (const std::string& name : OpRegistry::Global().OpNames()) {
     SCOPED_TRACE(name);
     const OpDef& def = OpRegistry::Global().Get(name);
+    std::set<std::string> attr_names;
+    for (const AttrSpec& attr : def.attrs) {
+      EXPECT_TRUE(attr_names.insert(attr.name).second) << "declares " << attr.name << " twice";
+      for (const char* reserved : {"seed", "offset", "region_start", "full_sizes"}) {
+        EXPECT_NE(attr.name, reserved) << "declares the reserved attr " << reserved;
+      }
+    }
     const bool listed_whole = WholeOutputOps().contains(name);
     if (def.kind == OpKind::kView) {
       EXPECT_TRUE(def.view_rule) << name << " is a view op without a view rule";

@@ -144,7 +144,9 @@ void RegisterBinaryOps(OpRegistry& registry) {
                               },
                             .region_rule = ElementwiseRegionRule});
     if (op.tensors_only) continue;
-    registry.RegisterOp(OpDef{.name = name + "_scalar", .shape_rule = [op](const OpCall& call) {
+    registry.RegisterOp(OpDef{.name = name + "_scalar",
+                              .attrs = {{"other", AttrType::kScalar}},
+                              .shape_rule = [op](const OpCall& call) {
                                 CheckInputCount(call, 1);
                                 return std::vector<TensorSpec>{ScalarSpec(call, op)};
                               },
@@ -159,6 +161,7 @@ void RegisterBinaryOps(OpRegistry& registry) {
                             .region_rule = ElementwiseRegionRule});
     registry.RegisterOp(OpDef{.name = name + "_scalar_",
                               .kind = OpKind::kInPlace,
+                              .attrs = {{"other", AttrType::kScalar}},
                               .shape_rule = [op](const OpCall& call) {
                                 CheckInputCount(call, 1);
                                 return InPlaceSpec(call, ScalarSpec(call, op));
@@ -213,13 +216,16 @@ const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
   RegisterBinaryOps(registry);
   RegisterUnaryOps(registry);
-  registry.RegisterOp(OpDef{.name = "clamp", .shape_rule = [](const OpCall& call) {
+  registry.RegisterOp(OpDef{.name = "clamp",
+                            .attrs = {{"min", AttrType::kScalar}, {"max", AttrType::kScalar}},
+                            .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 1);
                               return std::vector<TensorSpec>{ClampSpec(call)};
                             },
                           .region_rule = ElementwiseRegionRule});
   registry.RegisterOp(OpDef{.name = "clamp_",
                             .kind = OpKind::kInPlace,
+                            .attrs = {{"min", AttrType::kScalar}, {"max", AttrType::kScalar}},
                             .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 1);
                               return InPlaceSpec(call, ClampSpec(call));
@@ -241,7 +247,9 @@ const bool registered = [] {
                                   sizes, PromoteTypes(a.dtype(), b.dtype()), a.device()}};
                             },
                           .region_rule = ElementwiseRegionRule});
-  registry.RegisterOp(OpDef{.name = "to", .shape_rule = [](const OpCall& call) {
+  registry.RegisterOp(OpDef{.name = "to",
+                            .attrs = {{"dtype", AttrType::kDType}},
+                            .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 1);
                               const Tensor& a = call.inputs[0];
                               return std::vector<TensorSpec>{TensorSpec{
@@ -251,6 +259,7 @@ const bool registered = [] {
   registry.RegisterOp(OpDef{.name = "fill_",
                             .kind = OpKind::kInPlace,
                             .overwrites = true,
+                            .attrs = {{"value", AttrType::kScalar}},
                             .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 1);
                               const Tensor& self = call.inputs[0];

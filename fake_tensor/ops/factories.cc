@@ -110,31 +110,50 @@ int64_t ArangeLength(const Scalar& start, const Scalar& end, const Scalar& step,
   return static_cast<int64_t>(length);
 }
 
+// A factory's attrs: its output's sizes, dtype and device, then its own.
+std::vector<AttrSpec> FactoryAttrSpecs(std::vector<AttrSpec> own = {}) {
+  std::vector<AttrSpec> specs = {{"sizes", AttrType::kShape},
+                                 {"dtype", AttrType::kDType},
+                                 {"device", AttrType::kDevice}};
+  specs.insert(specs.end(), own.begin(), own.end());
+  return specs;
+}
+
 const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
   // Every factory computes any region of its output directly: empty and full need only the
   // region's sizes; the others compute each element from its index in the whole.
   registry.RegisterOp(OpDef{.name = "empty",
                             .kind = OpKind::kFactory,
+                            .attrs = FactoryAttrSpecs(),
                             .shape_rule = FactoryShape,
                             .region_rule = IndexAddressedRegionRule});
   registry.RegisterOp(OpDef{.name = "eye",
                             .kind = OpKind::kFactory,
+                            .attrs = FactoryAttrSpecs(),
                             .shape_rule = EyeShape,
                             .region_rule = IndexAddressedRegionRule});
-  for (const char* name : {"arange", "linspace"}) {
-    registry.RegisterOp(OpDef{.name = name,
-                              .kind = OpKind::kFactory,
-                              .shape_rule = NumericFactoryShape,
-                              .region_rule = IndexAddressedRegionRule});
-  }
+  registry.RegisterOp(OpDef{
+      .name = "arange",
+      .kind = OpKind::kFactory,
+      .attrs = FactoryAttrSpecs({{"start", AttrType::kScalar}, {"step", AttrType::kScalar}}),
+      .shape_rule = NumericFactoryShape,
+      .region_rule = IndexAddressedRegionRule});
+  registry.RegisterOp(OpDef{
+      .name = "linspace",
+      .kind = OpKind::kFactory,
+      .attrs = FactoryAttrSpecs({{"start", AttrType::kDouble}, {"end", AttrType::kDouble}}),
+      .shape_rule = NumericFactoryShape,
+      .region_rule = IndexAddressedRegionRule});
   registry.RegisterOp(OpDef{.name = "full",
                             .kind = OpKind::kFactory,
+                            .attrs = FactoryAttrSpecs({{"value", AttrType::kScalar}}),
                             .shape_rule = FullShape,
                             .region_rule = IndexAddressedRegionRule});
   registry.RegisterOp(OpDef{
       .name = "from_bytes",
       .kind = OpKind::kFactory,
+      .attrs = FactoryAttrSpecs({{"bytes", AttrType::kBytes}}),
       .shape_rule = [](const OpCall& call) {
         std::vector<TensorSpec> specs = FactoryShape(call);
         const Shape& whole =

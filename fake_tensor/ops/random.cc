@@ -122,12 +122,13 @@ int64_t RandomWords(const OpCall& call) {
 
 // Registers an in-place random op whose attrs `check` validates against self.
 template <typename Check>
-void RegisterRandomOp(const char* name, std::function<int64_t(const OpCall&)> words,
-                      Check check) {
+void RegisterRandomOp(const char* name, std::vector<AttrSpec> attrs,
+                      std::function<int64_t(const OpCall&)> words, Check check) {
   OpRegistry::Global().RegisterOp(OpDef{
       .name = name,
       .kind = OpKind::kInPlace,
       .overwrites = true,
+      .attrs = std::move(attrs),
       .shape_rule =
           [check](const OpCall& call) {
             const std::string& op = call.def->name;
@@ -151,21 +152,29 @@ void RegisterRandomOp(const char* name, std::function<int64_t(const OpCall&)> wo
 double AttrDouble(const Attrs& attrs, const char* name) { return attrs.Get<double>(name); }
 
 const bool registered = [] {
-  RegisterRandomOp("uniform_", FloatingWords,
+  RegisterRandomOp("uniform_", {{"from", AttrType::kDouble}, {"to", AttrType::kDouble}},
+                   FloatingWords,
                    [](const std::string& op, DType dtype, const Attrs& attrs) {
                      CheckUniform(op, dtype, AttrDouble(attrs, "from"), AttrDouble(attrs, "to"));
                    });
-  RegisterRandomOp("normal_", FloatingWords,
+  RegisterRandomOp("normal_", {{"mean", AttrType::kDouble}, {"std", AttrType::kDouble}},
+                   FloatingWords,
                    [](const std::string& op, DType dtype, const Attrs& attrs) {
                      CheckNormal(op, dtype, AttrDouble(attrs, "mean"), AttrDouble(attrs, "std"));
                    });
-  RegisterRandomOp("trunc_normal_", FloatingWords,
+  RegisterRandomOp("trunc_normal_",
+                   {{"mean", AttrType::kDouble},
+                    {"std", AttrType::kDouble},
+                    {"a", AttrType::kDouble},
+                    {"b", AttrType::kDouble}},
+                   FloatingWords,
                    [](const std::string& op, DType dtype, const Attrs& attrs) {
                      CheckTruncNormal(op, dtype, AttrDouble(attrs, "mean"),
                                       AttrDouble(attrs, "std"), AttrDouble(attrs, "a"),
                                       AttrDouble(attrs, "b"));
                    });
-  RegisterRandomOp("random_", RandomWords,
+  RegisterRandomOp("random_", {{"from", AttrType::kInt}, {"to_inclusive", AttrType::kInt}},
+                   RandomWords,
                    [](const std::string& op, DType dtype, const Attrs& attrs) {
                      const int64_t from = attrs.Get<int64_t>("from");
                      const int64_t to_inclusive = attrs.Get<int64_t>("to_inclusive");
@@ -175,7 +184,8 @@ const bool registered = [] {
                      }
                      CheckRandom(op, dtype, from, to_inclusive);
                    });
-  RegisterRandomOp("bernoulli_", [](const OpCall&) { return int64_t{1}; },
+  RegisterRandomOp("bernoulli_", {{"p", AttrType::kDouble}},
+                   [](const OpCall&) { return int64_t{1}; },
                    [](const std::string& op, DType, const Attrs& attrs) {
                      CheckBernoulli(op, AttrDouble(attrs, "p"));
                    });

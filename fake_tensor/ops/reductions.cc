@@ -23,12 +23,16 @@ enum class ResultDType {
 struct Reduction {
   const char* name;
   ResultDType result;
+  bool corrected = false;  // takes attr "correction" (var, std)
 };
 
 constexpr Reduction kReductions[] = {
-    {"sum", ResultDType::kSum},      {"mean", ResultDType::kFloating},
-    {"var", ResultDType::kFloating}, {"std", ResultDType::kFloating},
-    {"min", ResultDType::kSame},     {"max", ResultDType::kSame},
+    {"sum", ResultDType::kSum},
+    {"mean", ResultDType::kFloating},
+    {"var", ResultDType::kFloating, /*corrected=*/true},
+    {"std", ResultDType::kFloating, /*corrected=*/true},
+    {"min", ResultDType::kSame},
+    {"max", ResultDType::kSame},
 };
 
 // Which of t's dims `dims` reduces (all for an empty list). Throws for a dim out of range
@@ -170,12 +174,19 @@ std::optional<RegionPlan> ArgsortRegion(const OpCall& call, const std::vector<Re
 
 const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
-  registry.RegisterOp(
-      OpDef{.name = "cumsum", .shape_rule = CumsumSpec, .region_rule = CumsumRegion});
-  registry.RegisterOp(
-      OpDef{.name = "argsort", .shape_rule = ArgsortSpec, .region_rule = ArgsortRegion});
+  registry.RegisterOp(OpDef{.name = "cumsum",
+                            .attrs = {{"dim", AttrType::kInt}, {"start", AttrType::kInt}},
+                            .shape_rule = CumsumSpec,
+                            .region_rule = CumsumRegion});
+  registry.RegisterOp(OpDef{.name = "argsort",
+                            .attrs = {{"dim", AttrType::kInt}, {"descending", AttrType::kBool}},
+                            .shape_rule = ArgsortSpec,
+                            .region_rule = ArgsortRegion});
   for (const Reduction& reduction : kReductions) {
+    std::vector<AttrSpec> attrs = {{"dims", AttrType::kShape}, {"keepdim", AttrType::kBool}};
+    if (reduction.corrected) attrs.push_back({"correction", AttrType::kInt});
     registry.RegisterOp(OpDef{.name = reduction.name,
+                              .attrs = std::move(attrs),
                               .shape_rule = [reduction](const OpCall& call) {
                                 return ReductionSpec(call, reduction);
                               },

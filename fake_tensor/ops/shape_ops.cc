@@ -278,14 +278,22 @@ std::vector<TensorSpec> QrQSpec(const OpCall& call) {
 const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
   registry.RegisterOp(OpDef{.name = "qr_q", .shape_rule = QrQSpec});
-  registry.RegisterOp(OpDef{.name = "cat", .shape_rule = CatSpec, .region_rule = CatRegion});
-  registry.RegisterOp(OpDef{.name = "stack", .shape_rule = StackSpec});
-  registry.RegisterOp(OpDef{.name = "repeat", .shape_rule = RepeatSpec});
+  registry.RegisterOp(OpDef{.name = "cat",
+                            .attrs = {{"dim", AttrType::kInt}},
+                            .shape_rule = CatSpec,
+                            .region_rule = CatRegion});
+  registry.RegisterOp(
+      OpDef{.name = "stack", .attrs = {{"dim", AttrType::kInt}}, .shape_rule = StackSpec});
+  registry.RegisterOp(OpDef{
+      .name = "repeat", .attrs = {{"repeats", AttrType::kShape}}, .shape_rule = RepeatSpec});
   for (const char* name : {"tril", "triu"}) {
-    registry.RegisterOp(
-        OpDef{.name = name, .shape_rule = TriangleSpec, .region_rule = TriangleRegion});
+    registry.RegisterOp(OpDef{.name = name,
+                              .attrs = {{"diagonal", AttrType::kInt}},
+                              .shape_rule = TriangleSpec,
+                              .region_rule = TriangleRegion});
     registry.RegisterOp(OpDef{.name = std::string(name) + "_",
                               .kind = OpKind::kInPlace,
+                              .attrs = {{"diagonal", AttrType::kInt}},
                               .shape_rule = TriangleSpec,
                               .region_rule = TriangleRegion});
   }

@@ -348,23 +348,29 @@ void CheckOneInput(const OpCall& call) {
 
 const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
-  const std::pair<const char*, TensorLayout (*)(const OpCall&)> kViews[] = {
-      {"view", ViewLayout},
-      {"narrow", NarrowLayout},
-      {"slice", SliceLayout},
-      {"select", SelectLayout},
-      {"transpose", TransposeLayout},
-      {"permute", PermuteLayout},
-      {"unsqueeze", UnsqueezeLayout},
-      {"squeeze", SqueezeLayout},
-      {"squeeze_dim", SqueezeDimLayout},
-      {"expand", ExpandLayout},
-      {"diagonal", DiagonalLayout},
-      {"t", MatrixTransposeLayout},
+  constexpr AttrType kInt = AttrType::kInt;
+  const struct {
+    const char* name;
+    std::vector<AttrSpec> attrs;
+    TensorLayout (*layout_of)(const OpCall&);
+  } kViews[] = {
+      {"view", {{"sizes", AttrType::kShape}}, ViewLayout},
+      {"narrow", {{"dim", kInt}, {"start", kInt}, {"length", kInt}}, NarrowLayout},
+      {"slice", {{"dim", kInt}, {"start", kInt}, {"end", kInt}, {"step", kInt}}, SliceLayout},
+      {"select", {{"dim", kInt}, {"index", kInt}}, SelectLayout},
+      {"transpose", {{"dim0", kInt}, {"dim1", kInt}}, TransposeLayout},
+      {"permute", {{"dims", AttrType::kShape}}, PermuteLayout},
+      {"unsqueeze", {{"dim", kInt}}, UnsqueezeLayout},
+      {"squeeze", {}, SqueezeLayout},
+      {"squeeze_dim", {{"dim", kInt}}, SqueezeDimLayout},
+      {"expand", {{"sizes", AttrType::kShape}}, ExpandLayout},
+      {"diagonal", {{"diagonal_offset", kInt}, {"dim1", kInt}, {"dim2", kInt}}, DiagonalLayout},
+      {"t", {}, MatrixTransposeLayout},
   };
-  for (const auto& [name, layout_of] : kViews) {
+  for (const auto& [name, attrs, layout_of] : kViews) {
     registry.RegisterOp(OpDef{.name = name,
                               .kind = OpKind::kView,
+                              .attrs = attrs,
                               .view_rule = [layout_of = layout_of](const OpCall& call) {
                                 CheckOneInput(call);
                                 return layout_of(call);
