@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -9,6 +10,9 @@
 #include "examples/models/mamba.h"
 #include "examples/models/vit.h"
 #include "examples/models/whisper.h"
+#include "fake_tensor/ops/elementwise.h"
+#include "fake_tensor/ops/factories.h"
+#include "fake_tensor/ops/shape_ops.h"
 #include "gtest/gtest.h"
 #include "replay/trace.h"
 #include "tests/equivalence.h"
@@ -118,6 +122,44 @@ TEST(WhisperEncoderTest, PositionalEmbeddingIsTheSinusoidTable) {
   }
   EXPECT_FALSE(
       model->child("blocks")->child("0")->child("attn")->child("key")->parameter("bias").defined());
+}
+
+// BLOOM's and Falcon's ALiBi slopes, written as their build_alibi_tensor writes them: powers
+// of a base for the nearest power of two of the head count, then every other power of the
+// next base for the heads left over.
+class AlibiSlopes : public nn::Module {
+ public:
+  explicit AlibiSlopes(int64_t n_heads) : Module("AlibiSlopes") {
+    const int64_t closest = int64_t{1} << static_cast<int>(std::floor(std::log2(n_heads)));
+    const double base = std::pow(2.0, -std::pow(2.0, -(std::log2(closest) - 3)));
+    Tensor slopes = pow(base, arange(1, 1 + closest, 1, {.dtype = DType::kInt32}));
+    if (closest != n_heads) {
+      const double extra_base = std::pow(2.0, -std::pow(2.0, -(std::log2(2 * closest) - 3)));
+      const int64_t remaining = std::min(closest, n_heads - closest);
+      const Tensor extra_powers = arange(1, 1 + 2 * remaining, 2, {.dtype = DType::kInt32});
+      slopes = cat({slopes, pow(extra_base, extra_powers)}, 0);
+    }
+    register_buffer("slopes", slopes);
+  }
+};
+
+TEST(AlibiTest, SlopesMaterializeAsEagerAndFollowTheirFormula) {
+  for (int64_t n_heads : {8, 12, 16}) {
+    SCOPED_TRACE(n_heads);
+    ExpectEagerEquivalence<AlibiSlopes>(n_heads);
+    const auto model = Materialized<AlibiSlopes>(n_heads);
+    const std::vector<float> slopes = model->buffer("slopes").to_vector<float>();
+    ASSERT_EQ(static_cast<int64_t>(slopes.size()), n_heads);
+    // 8 heads: 2^-1, 2^-2, ..., 2^-8; 12 heads: those, then 2^-0.5, 2^-1.5, 2^-2.5, 2^-3.5.
+    const int64_t closest = n_heads == 12 ? 8 : n_heads;
+    for (int64_t h = 0; h < n_heads; ++h) {
+      const double exponent =
+          h < closest ? -8.0 * (h + 1) / closest : -8.0 * (2 * (h - closest) + 1) / (2 * closest);
+      // The base is rounded to float32 before its powers are taken, as in PyTorch.
+      const double expected = std::pow(2.0, exponent);
+      EXPECT_NEAR(slopes[h], expected, expected * 1e-6) << h;
+    }
+  }
 }
 
 TEST(Gpt2Test, TokenEmbeddingAndHeadAreOneTensorMaterializedOnce) {
