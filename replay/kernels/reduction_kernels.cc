@@ -210,24 +210,43 @@ void ExtremumKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
+// How a kernel that works on whole lines along attr "dim" (cumsum, argsort) walks input 0
+// and `out`: line l starts at OffsetOf(l, line_sizes, {in,out}_strides) and steps by
+// {in,out}_step along the dim, `length` elements. A 0-d tensor is one line of one element.
+struct Lines {
+  Shape line_sizes;
+  Shape in_strides;
+  Shape out_strides;
+  int64_t length = 1;
+  int64_t in_step = 0;
+  int64_t out_step = 0;
+  int64_t lines = 1;
+};
+
+Lines LinesAlong(const OpCall& call, const Tensor& out) {
+  const Tensor& input = call.inputs[0];
+  Lines l{input.sizes(), input.strides(), out.strides()};
+  if (input.dim() > 0) {
+    const int64_t dim = WrapDim(call.attrs.Get<int64_t>("dim"), input.dim(), call.def->name);
+    l.length = l.line_sizes[dim];
+    l.in_step = l.in_strides[dim];
+    l.out_step = l.out_strides[dim];
+    l.line_sizes.erase(l.line_sizes.begin() + dim);
+    l.in_strides.erase(l.in_strides.begin() + dim);
+    l.out_strides.erase(l.out_strides.begin() + dim);
+  }
+  l.lines = NumElements(l.line_sizes);
+  return l;
+}
+
 // Running sums along attr "dim", written from index attr "start" of each line on. One
 // thread per line, each summing its line sequentially (as SumOf does).
 void CumsumKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& input = call.inputs[0];
   const Tensor& out = outputs[0];
   const int64_t start = call.attrs.Get<int64_t>("start");
-  Shape line_sizes = input.sizes(), in_strides = input.strides(), out_strides = out.strides();
-  int64_t length = 1, in_step = 0, out_step = 0;
-  if (input.dim() > 0) {
-    const int64_t dim = WrapDim(call.attrs.Get<int64_t>("dim"), input.dim(), "cumsum");
-    length = line_sizes[dim];
-    in_step = in_strides[dim];
-    out_step = out_strides[dim];
-    line_sizes.erase(line_sizes.begin() + dim);
-    in_strides.erase(in_strides.begin() + dim);
-    out_strides.erase(out_strides.begin() + dim);
-  }
-  const int64_t lines = NumElements(line_sizes);
+  const auto [line_sizes, in_strides, out_strides, length, in_step, out_step, lines] =
+      LinesAlong(call, out);
   VisitDType(input.dtype(), [&]<typename T>() {
     using Out = std::conditional_t<kIsFloating<T>, T, int64_t>;
     using M = typename OpMathOf<T>::type;
@@ -259,18 +278,8 @@ void ArgsortKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& input = call.inputs[0];
   const Tensor& out = outputs[0];
   const bool descending = call.attrs.Get<bool>("descending");
-  Shape line_sizes = input.sizes(), in_strides = input.strides(), out_strides = out.strides();
-  int64_t length = 1, in_step = 0, out_step = 0;
-  if (input.dim() > 0) {
-    const int64_t dim = WrapDim(call.attrs.Get<int64_t>("dim"), input.dim(), "argsort");
-    length = line_sizes[dim];
-    in_step = in_strides[dim];
-    out_step = out_strides[dim];
-    line_sizes.erase(line_sizes.begin() + dim);
-    in_strides.erase(in_strides.begin() + dim);
-    out_strides.erase(out_strides.begin() + dim);
-  }
-  const int64_t lines = NumElements(line_sizes);
+  const auto [line_sizes, in_strides, out_strides, length, in_step, out_step, lines] =
+      LinesAlong(call, out);
   VisitDType(input.dtype(), [&]<typename T>() {
     using M = typename OpMathOf<T>::type;
     const auto before = [descending](M x, M y) {
