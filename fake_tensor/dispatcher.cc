@@ -116,7 +116,8 @@ void CheckAttrs(const OpCall& call, bool with_rng_coordinates) {
     call.attrs.Get<int64_t>("offset");
   }
   if (call.attrs.entries().size() == expected) return;
-  for (const auto& [name, value] : call.attrs.entries()) {
+  for (const auto& entry : call.attrs.entries()) {
+    const std::string& name = entry.first;
     const bool declared =
         std::any_of(def.attrs.begin(), def.attrs.end(),
                     [&name](const AttrSpec& spec) { return spec.name == name; }) ||

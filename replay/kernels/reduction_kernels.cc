@@ -225,18 +225,18 @@ struct Lines {
 
 Lines LinesAlong(const OpCall& call, const Tensor& out) {
   const Tensor& input = call.inputs[0];
-  Lines l{input.sizes(), input.strides(), out.strides()};
+  Lines walk{input.sizes(), input.strides(), out.strides()};
   if (input.dim() > 0) {
     const int64_t dim = WrapDim(call.attrs.Get<int64_t>("dim"), input.dim(), call.def->name);
-    l.length = l.line_sizes[dim];
-    l.in_step = l.in_strides[dim];
-    l.out_step = l.out_strides[dim];
-    l.line_sizes.erase(l.line_sizes.begin() + dim);
-    l.in_strides.erase(l.in_strides.begin() + dim);
-    l.out_strides.erase(l.out_strides.begin() + dim);
+    walk.length = walk.line_sizes[dim];
+    walk.in_step = walk.in_strides[dim];
+    walk.out_step = walk.out_strides[dim];
+    walk.line_sizes.erase(walk.line_sizes.begin() + dim);
+    walk.in_strides.erase(walk.in_strides.begin() + dim);
+    walk.out_strides.erase(walk.out_strides.begin() + dim);
   }
-  l.lines = NumElements(l.line_sizes);
-  return l;
+  walk.lines = NumElements(walk.line_sizes);
+  return walk;
 }
 
 // Running sums along attr "dim", written from index attr "start" of each line on. One
@@ -245,26 +245,26 @@ void CumsumKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& input = call.inputs[0];
   const Tensor& out = outputs[0];
   const int64_t start = call.attrs.Get<int64_t>("start");
-  const auto [line_sizes, in_strides, out_strides, length, in_step, out_step, lines] =
-      LinesAlong(call, out);
+  const Lines walk = LinesAlong(call, out);
   VisitDType(input.dtype(), [&]<typename T>() {
     using Out = std::conditional_t<kIsFloating<T>, T, int64_t>;
     using M = typename OpMathOf<T>::type;
     const T* in_data = input.data_ptr<T>();
     Out* out_data = out.data_ptr<Out>();
-    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(length, 1));
-    ParallelFor(lines, grain, [&](int64_t begin, int64_t end) {
+    const int64_t grain =
+        std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(walk.length, 1));
+    ParallelFor(walk.lines, grain, [&](int64_t begin, int64_t end) {
       for (int64_t line = begin; line < end; ++line) {
-        const T* in = in_data + OffsetOf(line, line_sizes, in_strides);
-        Out* o = out_data + OffsetOf(line, line_sizes, out_strides);
+        const T* in = in_data + OffsetOf(line, walk.line_sizes, walk.in_strides);
+        Out* o = out_data + OffsetOf(line, walk.line_sizes, walk.out_strides);
         std::conditional_t<kIsFloating<T>, double, uint64_t> acc = 0;
-        for (int64_t i = 0; i < length; ++i) {
+        for (int64_t i = 0; i < walk.length; ++i) {
           if constexpr (kIsFloating<T>) {
-            acc = acc + static_cast<double>(M(in[i * in_step]));
-            if (i >= start) o[(i - start) * out_step] = CastElement<Out>(acc);
+            acc = acc + static_cast<double>(M(in[i * walk.in_step]));
+            if (i >= start) o[(i - start) * walk.out_step] = CastElement<Out>(acc);
           } else {
-            acc = acc + static_cast<uint64_t>(static_cast<int64_t>(in[i * in_step]));
-            if (i >= start) o[(i - start) * out_step] = static_cast<int64_t>(acc);
+            acc = acc + static_cast<uint64_t>(static_cast<int64_t>(in[i * walk.in_step]));
+            if (i >= start) o[(i - start) * walk.out_step] = static_cast<int64_t>(acc);
           }
         }
       }
@@ -278,8 +278,7 @@ void ArgsortKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& input = call.inputs[0];
   const Tensor& out = outputs[0];
   const bool descending = call.attrs.Get<bool>("descending");
-  const auto [line_sizes, in_strides, out_strides, length, in_step, out_step, lines] =
-      LinesAlong(call, out);
+  const Lines walk = LinesAlong(call, out);
   VisitDType(input.dtype(), [&]<typename T>() {
     using M = typename OpMathOf<T>::type;
     const auto before = [descending](M x, M y) {
@@ -290,18 +289,19 @@ void ArgsortKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
     };
     const T* in_data = input.data_ptr<T>();
     int64_t* out_data = out.data_ptr<int64_t>();
-    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(length, 1));
-    ParallelFor(lines, grain, [&](int64_t begin, int64_t end) {
-      std::vector<M> keys(length);
-      std::vector<int64_t> order(length);
+    const int64_t grain =
+        std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(walk.length, 1));
+    ParallelFor(walk.lines, grain, [&](int64_t begin, int64_t end) {
+      std::vector<M> keys(walk.length);
+      std::vector<int64_t> order(walk.length);
       for (int64_t line = begin; line < end; ++line) {
-        const T* in = in_data + OffsetOf(line, line_sizes, in_strides);
-        for (int64_t i = 0; i < length; ++i) keys[i] = M(in[i * in_step]);
-        for (int64_t i = 0; i < length; ++i) order[i] = i;
+        const T* in = in_data + OffsetOf(line, walk.line_sizes, walk.in_strides);
+        for (int64_t i = 0; i < walk.length; ++i) keys[i] = M(in[i * walk.in_step]);
+        for (int64_t i = 0; i < walk.length; ++i) order[i] = i;
         std::stable_sort(order.begin(), order.end(),
                          [&](int64_t a, int64_t b) { return before(keys[a], keys[b]); });
-        int64_t* o = out_data + OffsetOf(line, line_sizes, out_strides);
-        for (int64_t i = 0; i < length; ++i) o[i * out_step] = order[i];
+        int64_t* o = out_data + OffsetOf(line, walk.line_sizes, walk.out_strides);
+        for (int64_t i = 0; i < walk.length; ++i) o[i * walk.out_step] = order[i];
       }
     });
   });
