@@ -26,7 +26,9 @@ done
 
 output_base="${HOME}/.cache/deferred-fuzz"
 fuzz_bazel() { CC=clang CXX=clang++ ./bazelw --output_base="$output_base" "$@"; }
-fuzz_bazel build --config=fuzz "//tests/fuzz:${target}_fuzzer"
+# No convenience symlinks: bazel-<workspace> must keep pointing at the g++ output base,
+# or the next `./bazelw test //...` would wander into this one.
+fuzz_bazel build --config=fuzz --symlink_prefix=/ "//tests/fuzz:${target}_fuzzer"
 fuzzer="$(fuzz_bazel info --config=fuzz bazel-bin 2>/dev/null)/tests/fuzz/${target}_fuzzer"
 
 work=$(mktemp -d "/tmp/${target}_fuzz.XXXXXX")
