@@ -68,6 +68,43 @@ void BM_ReplayInPlaceChain(benchmark::State& state) {
 }
 BENCHMARK(BM_ReplayInPlaceChain)->Apply(ChainLengths);
 
+class Scalar : public nn::Module {
+ public:
+  explicit Scalar(int64_t ops) : Module("Scalar") {
+    Tensor x = zeros({1});
+    for (int64_t i = 0; i < ops; ++i) x = add(x, 1.0);
+    register_buffer("x", x);
+  }
+};
+
+// One-element tensors, each made by one functional op from the one before: every op of the
+// replay allocates its output and frees its input, as an init's scalar arithmetic does.
+void BM_ReplayOneElementOps(benchmark::State& state) {
+  const int64_t ops = state.range(0);
+  absl::StatusOr<std::shared_ptr<Scalar>> module = deferred_init<Scalar>(ops);
+  const Tensor x = (*module)->buffer("x");
+  for (auto _ : state) {
+    absl::StatusOr<Tensor> value = materialize_tensor(x);
+    if (!value.ok() || value->to_vector<float>()[0] != static_cast<float>(ops)) {
+      state.SkipWithError("wrong result");
+      return;
+    }
+  }
+  ReportPerOp(state);
+}
+BENCHMARK(BM_ReplayOneElementOps)->Apply(ChainLengths);
+
+// The reference: the same ops run eagerly on real one-element tensors.
+void BM_EagerOneElementOps(benchmark::State& state) {
+  for (auto _ : state) {
+    Tensor x = zeros({1});
+    for (int64_t i = 0; i < state.range(0); ++i) x = add(x, 1.0);
+    benchmark::DoNotOptimize(x);
+  }
+  ReportPerOp(state);
+}
+BENCHMARK(BM_EagerOneElementOps)->Apply(ChainLengths);
+
 // The console output, plus the per-op times of each benchmark's repetitions by size.
 class PerOpReporter : public benchmark::ConsoleReporter {
  public:

@@ -1,10 +1,12 @@
 #include "fake_tensor/region.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "fake_tensor/checked_arithmetic.h"
+#include "fake_tensor/error.h"
 
 namespace deferred {
 
@@ -16,6 +18,43 @@ Shape Region::sizes() const {
   Shape out(start.size());
   for (size_t d = 0; d < start.size(); ++d) out[d] = std::max<int64_t>(stop[d] - start[d], 0);
   return out;
+}
+
+int64_t Region::numel() const {
+  if (empty()) return 0;
+  std::optional<int64_t> n = 1;
+  for (size_t d = 0; d < start.size() && n; ++d) n = CheckedMul(*n, stop[d] - start[d]);
+  if (!n) ThrowError("region %s has more than 2^63 - 1 elements", ToString());
+  return *n;
+}
+
+bool Region::empty() const {
+  for (size_t d = 0; d < start.size(); ++d) {
+    if (stop[d] <= start[d]) return true;
+  }
+  return false;
+}
+
+bool IsWholeStorage(const TensorLayout& layout, absl::Span<const int64_t> base_sizes) {
+  if (layout.storage_offset != 0 || layout.sizes.size() != base_sizes.size()) return false;
+  int64_t stride = 1;
+  for (size_t d = base_sizes.size(); d-- > 0;) {
+    if (layout.sizes[d] != base_sizes[d]) return false;
+    if (base_sizes[d] != 1 && layout.strides[d] != stride) return false;
+    stride *= base_sizes[d];
+  }
+  return true;
+}
+
+TensorLayout LayoutOfRegionIn(const Region& view_region, const Region& base_region) {
+  TensorLayout layout{view_region.sizes(), Shape(view_region.rank()), 0};
+  int64_t stride = 1;
+  for (int64_t d = view_region.rank(); d-- > 0;) {
+    layout.strides[d] = stride;
+    layout.storage_offset += (view_region.start[d] - base_region.start[d]) * stride;
+    stride *= std::max<int64_t>(base_region.stop[d] - base_region.start[d], 0);
+  }
+  return layout;
 }
 
 std::string Region::ToString() const {

@@ -23,8 +23,9 @@ struct Region {
 
   int64_t rank() const { return static_cast<int64_t>(start.size()); }
   Shape sizes() const;
-  int64_t numel() const { return NumElements(sizes()); }
-  bool empty() const { return numel() == 0; }
+  // Without building sizes(): the replay asks these of every region it plans.
+  int64_t numel() const;
+  bool empty() const;
   // "[0:4, 2:3]".
   std::string ToString() const;
 
@@ -38,6 +39,15 @@ Region BoundingUnion(const Region& a, const Region& b);
 
 // Whether `inner` lies within `outer` (same rank).
 bool Contains(const Region& outer, const Region& inner);
+
+// Whether `layout` is its whole storage of natural shape `base_sizes`: offset 0, the same
+// sizes, contiguous strides (any stride on a dim of size 1). Its view index space then is
+// the base's, and ViewTransform's mappings are the identity.
+bool IsWholeStorage(const TensorLayout& layout, absl::Span<const int64_t> base_sizes);
+
+// The layout of `view_region` of a storage's natural index space over a buffer that holds
+// only `base_region` of it, contiguously: ViewTransform::LayoutIn of the identity.
+TensorLayout LayoutOfRegionIn(const Region& view_region, const Region& base_region);
 
 // How a view's index space maps into its base storage's natural index space (the
 // contiguous shape the storage was created with): base index k = origin[k] +

@@ -1,18 +1,12 @@
 #include "fake_tensor/storage.h"
 
-#include <sys/mman.h>
-
 #include <atomic>
-#include <cstdlib>
-#include <new>
 
 #include "fake_tensor/error.h"
+#include "fake_tensor/host_memory.h"
 
 namespace deferred {
 namespace {
-
-// Cache-line alignment lets vectorized kernels use aligned loads on contiguous tensors.
-constexpr size_t kAlignment = 64;
 
 std::atomic<int64_t> next_storage_id{1};
 std::atomic<int64_t> live_bytes{0};
@@ -31,33 +25,6 @@ constexpr int64_t kMaxHostAllocation = int64_t{1} << 62;
                      "out of host memory allocating %d bytes of tensor data", nbytes);
 }
 
-// Tensor data of at least this many bytes is mapped from the system and unmapped when
-// freed. From malloc it could stay with the process after it is freed: glibc raises its
-// mmap threshold (up to 32 MiB) each time a mapped block is freed, after which large blocks
-// come from a heap that is rarely trimmed, so saving a 1.2 GB model tensor by tensor peaked
-// at 0.66x the model's bytes rather than near its largest tensor (benchmarks/RESULTS.md).
-constexpr size_t kMappedBytes = size_t{4} << 20;
-
-size_t RoundedBytes(int64_t nbytes) {
-  const size_t rounded = (static_cast<size_t>(nbytes) + kAlignment - 1) / kAlignment * kAlignment;
-  return rounded == 0 ? kAlignment : rounded;
-}
-
-void* AllocateRounded(size_t rounded) {
-  if (rounded < kMappedBytes) return std::aligned_alloc(kAlignment, rounded);
-  void* data = ::mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return data == MAP_FAILED ? nullptr : data;
-}
-
-void FreeHostBytes(std::byte* data, int64_t nbytes) {
-  const size_t rounded = RoundedBytes(nbytes);
-  if (rounded < kMappedBytes) {
-    std::free(data);
-  } else {
-    ::munmap(data, rounded);
-  }
-}
-
 std::byte* AllocateHostBytes(int64_t nbytes) {
   if (nbytes > kMaxHostAllocation) ThrowOutOfHostMemory(nbytes);
   // Counted before allocating, so that concurrent allocations cannot pass the limit.
@@ -70,7 +37,7 @@ std::byte* AllocateHostBytes(int64_t nbytes) {
                        "%d bytes (%d bytes live)",
                        nbytes, limit, live - nbytes);
   }
-  void* data = AllocateRounded(RoundedBytes(nbytes));
+  std::byte* data = AllocateHostBlock(static_cast<size_t>(nbytes));
   if (data == nullptr) {
     live_bytes.fetch_sub(nbytes);
     ThrowOutOfHostMemory(nbytes);
@@ -80,7 +47,7 @@ std::byte* AllocateHostBytes(int64_t nbytes) {
   int64_t peak = peak_bytes.load();
   while (live > peak && !peak_bytes.compare_exchange_weak(peak, live)) {
   }
-  return static_cast<std::byte*>(data);
+  return data;
 }
 
 }  // namespace
@@ -102,7 +69,7 @@ StorageImpl::StorageImpl(int64_t nbytes, Device device, bool allocate)
 
 StorageImpl::~StorageImpl() {
   if (std::byte* data = data_.load(); data != nullptr) {
-    FreeHostBytes(data, nbytes_);
+    FreeHostBlock(data, static_cast<size_t>(nbytes_));
     live_bytes.fetch_sub(nbytes_);
     free_count.fetch_add(1);
   }

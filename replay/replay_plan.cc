@@ -58,6 +58,14 @@ class RunGraph {
   int32_t num_values_ = 0;
 };
 
+// Whether `region` is all of `sizes`' index space.
+bool IsFull(const Region& region, const Shape& sizes) {
+  for (size_t d = 0; d < sizes.size(); ++d) {
+    if (region.start[d] != 0 || region.stop[d] != sizes[d]) return false;
+  }
+  return true;
+}
+
 // What the backward pass decided for one node.
 struct NodePlan {
   bool runs = false;
@@ -88,9 +96,7 @@ class Planner {
 
   // Whether `operand` is its storage itself: contiguous from offset 0, in its shape.
   bool IsWholeStorage(const TraceOperand& operand) {
-    const Shape& sizes = Storage(operand.value).sizes;
-    return operand.layout.storage_offset == 0 && operand.layout.sizes == sizes &&
-           operand.layout.strides == ContiguousStrides(sizes);
+    return deferred::IsWholeStorage(operand.layout, Storage(operand.value).sizes);
   }
 
   // The base region of `operand`'s storage that `view_region` of the operand touches.
@@ -99,10 +105,10 @@ class Planner {
   }
 
   // Adds `region` to what later ops need of value `value`.
-  void Need(int32_t value, const Region& region) {
+  void Need(int32_t value, Region region) {
     if (region.empty()) return;
     std::optional<Region>& need = need_[value];
-    need = need ? BoundingUnion(*need, region) : region;
+    need = need ? BoundingUnion(*need, region) : std::move(region);
   }
 
   // The region of `value` that later ops need, if any. Only its producer asks, once, and
@@ -116,9 +122,13 @@ class Planner {
     plan.attrs = node.attrs;
     const TraceOperand& self = node.inputs[0];
     const Shape& view_sizes = self.layout.sizes;
-    std::optional<ViewTransform> t = Transform(self);
+    const bool whole_storage = IsWholeStorage(self);
+    std::optional<ViewTransform> t;
+    if (!whole_storage) t = Transform(self);
     Region view_region = Region::Full(view_sizes);
-    if (t) {
+    if (whole_storage) {
+      view_region = written_base;  // the view's index space is the base's
+    } else if (t) {
       // Grow the buffer until it holds the image of everything the op writes in it.
       for (;;) {
         view_region = t->PreimageBounds(written_base);
@@ -135,7 +145,7 @@ class Planner {
     plan.output_regions = {written_base};
     // An op that overwrites its target, when the target is its whole storage, leaves
     // nothing of the old version in its buffer: the ops that made it are dead there.
-    plan.reads_old = !(node.def->overwrites && plan.writes && IsWholeStorage(self));
+    plan.reads_old = !(node.def->overwrites && plan.writes && whole_storage);
     if (plan.reads_old) Need(graph_.Input(i, 0), written_base);  // bytes not overwritten
     if (!plan.writes) return plan;
     std::optional<RegionPlan> rule;
@@ -168,11 +178,17 @@ class Planner {
     std::vector<Region> outputs;
     bool whole = true;
     for (size_t k = 0; k < node.outputs.size(); ++k) {
-      const std::optional<Region> needed = TakeNeeded(graph_.Output(i, k));
-      const Region full = Region::Full(node.outputs[k].layout.sizes);
-      outputs.push_back(needed ? *needed : Region{full.start, full.start});
-      if (needed) plan.runs = true;
-      if (outputs.back() != full) whole = false;
+      std::optional<Region> needed = TakeNeeded(graph_.Output(i, k));
+      const Shape& sizes = node.outputs[k].layout.sizes;
+      if (needed) {
+        plan.runs = true;
+        if (!IsFull(*needed, sizes)) whole = false;
+        outputs.push_back(*std::move(needed));
+      } else {
+        const Shape origin(sizes.size(), 0);
+        outputs.push_back(Region{origin, origin});
+        if (!IsFull(outputs.back(), sizes)) whole = false;
+      }
     }
     if (!plan.runs) return plan;
     std::optional<RegionPlan> rule;
@@ -246,12 +262,13 @@ struct RunPlan {
 
 Region BaseRegionOf(const TensorLayout& layout, const Shape& base_sizes, const Region& view_region) {
   if (view_region.empty()) return Region{Shape(base_sizes.size(), 0), Shape(base_sizes.size(), 0)};
+  if (IsWholeStorage(layout, base_sizes)) return view_region;
   std::optional<ViewTransform> t = ViewTransform::Decompose(layout, base_sizes);
   return t ? t->ImageBounds(view_region) : Region::Full(base_sizes);
 }
 
 ReplayPlan PlanReplay(const Trace& trace, const std::vector<ReplayTarget>& targets) {
-  const RunPlan run(trace, targets);
+  RunPlan run(trace, targets);
   const RunGraph& graph = *run.graph;
   Planner& planner = *run.planner;
   const std::vector<const TraceNode*>& nodes = graph.nodes();
@@ -282,20 +299,22 @@ ReplayPlan PlanReplay(const Trace& trace, const std::vector<ReplayTarget>& targe
   std::vector<Region> buffer_regions(graph.num_values());
 
   for (size_t i = 0; i < nodes.size(); ++i) {
-    const NodePlan& node_plan = run.plans[i];
+    NodePlan& node_plan = run.plans[i];
     if (!node_plan.runs) continue;
     const TraceNode& node = *nodes[i];
     PlanStep step;
     step.vertex = run.vertices[i];
     step.node = &node;
-    step.attrs = node_plan.attrs;
-    step.input_regions = node_plan.input_regions;
+    for (size_t k = 0; k < node.inputs.size(); ++k) step.reads.push_back(reads_operand(i, k));
+    // Moved, not copied: each node's plan is read for the last time here, except its
+    // output regions, read below.
+    step.attrs = std::move(node_plan.attrs);
+    step.input_regions = std::move(node_plan.input_regions);
     step.output_regions = node_plan.output_regions;
-    step.write_region = node_plan.write_region;
+    step.write_region = std::move(node_plan.write_region);
     step.writes = node_plan.writes;
     step.whole = node_plan.whole;
     for (size_t k = 0; k < node.inputs.size(); ++k) {
-      step.reads.push_back(reads_operand(i, k));
       step.input_values.push_back(graph.Input(i, k));
       step.input_base_sizes.push_back(planner.Storage(node.inputs[k].value).sizes);
     }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
+#include "fake_tensor/host_memory.h"
 
 namespace deferred {
 namespace {
@@ -59,6 +60,9 @@ std::vector<Tensor> RunRecorded(const TraceNode& node, OpCall& call) {
 
 Tensor ViewOfRegion(const RegionBuffer& buffer, const TensorLayout& layout, DType dtype,
                     const Shape& base_sizes, const Region& view_region) {
+  if (!view_region.empty() && IsWholeStorage(layout, base_sizes)) {
+    return MakeTensor(buffer.storage, LayoutOfRegionIn(view_region, buffer.region), dtype);
+  }
   std::optional<ViewTransform> t = ViewTransform::Decompose(layout, base_sizes);
   TensorLayout restricted;
   if (t) {
@@ -75,6 +79,9 @@ Tensor ViewOfRegion(const RegionBuffer& buffer, const TensorLayout& layout, DTyp
 }
 
 std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& targets) {
+  // Declared before the buffers, so that the intermediates still live when the run ends
+  // or throws are freed into it, and unmapped with it.
+  ScopedBlockReuse reuse;
   ReplayPlan plan = PlanReplay(*trace_, targets);
   for (const PlanStep& step : plan.steps) {
     if (step.whole) whole_fallbacks_.push_back(step.node->def->name);
@@ -153,6 +160,7 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
                           ? buffer
                           : RegionBuffer{AllocateStorage(0, device_), targets[t].region});
   }
+  blocks_reused_ += reuse.reused_blocks();
   return results;
 }
 

@@ -59,7 +59,8 @@ using StepObserver = std::function<bool(const ReplayStep&)>;
 // overwrites) replaces in a whole storage are never computed: an init followed by a
 // re-init costs one fill. All targets of one run are planned together:
 // each op runs at most once, and every intermediate is freed right after its last read
-// (in-place ops reuse their base's bytes when nothing else reads the old version).
+// (in-place ops reuse their base's bytes when nothing else reads the old version, and a
+// later allocation of the same size reuses a freed intermediate's pages: ScopedBlockReuse).
 class ReplaySession {
  public:
   ReplaySession(std::shared_ptr<const Trace> trace, Device device)
@@ -86,6 +87,9 @@ class ReplaySession {
   // in-place op, the elements it wrote).
   int64_t ops_run() const { return ops_run_; }
   int64_t elements_computed() const { return elements_computed_; }
+  // Allocations served with the already-mapped block of an intermediate freed earlier in
+  // the same run.
+  int64_t blocks_reused() const { return blocks_reused_; }
   // Names of ops that computed more than was asked of them because they have no region
   // rule (or their rule declined), in execution order.
   const std::vector<std::string>& whole_fallbacks() const { return whole_fallbacks_; }
@@ -95,6 +99,7 @@ class ReplaySession {
   Device device_;
   int64_t ops_run_ = 0;
   int64_t elements_computed_ = 0;
+  int64_t blocks_reused_ = 0;
   std::vector<std::string> whole_fallbacks_;
   StepObserver observer_;
 };

@@ -1,0 +1,98 @@
+#include "fake_tensor/host_memory.h"
+
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+
+namespace deferred {
+namespace {
+
+// Cache-line alignment lets vectorized kernels use aligned loads on contiguous tensors.
+constexpr size_t kAlignment = 64;
+constexpr size_t kPageBytes = 4096;
+constexpr size_t kHugePageBytes = size_t{2} << 20;
+
+std::atomic<HugePagePolicy> huge_page_policy{HugePagePolicy::kAdvise};
+
+thread_local ScopedBlockReuse* innermost_reuse = nullptr;
+
+size_t RoundUp(size_t bytes, size_t multiple) { return (bytes + multiple - 1) / multiple * multiple; }
+
+// Maps `length` bytes starting on a 2 MiB boundary: a huge page can only back a 2 MiB
+// range aligned in both the virtual and the physical space. The mapping's end is not
+// rounded up, so its last partial 2 MiB stays on 4 KiB pages and resident memory never
+// exceeds the block's bytes by more than a page.
+std::byte* MapHugeAligned(size_t length) {
+  const size_t padded = length + kHugePageBytes - kPageBytes;
+  void* mapped = ::mmap(nullptr, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped == MAP_FAILED) return nullptr;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(mapped);
+  const uintptr_t aligned = RoundUp(start, kHugePageBytes);
+  if (aligned > start) ::munmap(mapped, aligned - start);
+  const uintptr_t end = start + padded;
+  if (end > aligned + length) ::munmap(reinterpret_cast<void*>(aligned + length), end - aligned - length);
+  // Advice only: a kernel without transparent huge pages refuses it, and the block is
+  // still good memory on 4 KiB pages.
+  ::madvise(reinterpret_cast<void*>(aligned), length, MADV_HUGEPAGE);
+  return reinterpret_cast<std::byte*>(aligned);
+}
+
+std::byte* MapBlock(size_t length) {
+  if (huge_page_policy.load(std::memory_order_relaxed) == HugePagePolicy::kAdvise) {
+    return MapHugeAligned(length);
+  }
+  void* mapped = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return mapped == MAP_FAILED ? nullptr : static_cast<std::byte*>(mapped);
+}
+
+}  // namespace
+
+HugePagePolicy SetHugePagePolicy(HugePagePolicy policy) { return huge_page_policy.exchange(policy); }
+
+std::byte* AllocateHostBlock(size_t bytes) {
+  if (bytes < kMappedBlockBytes) {
+    return static_cast<std::byte*>(std::aligned_alloc(kAlignment, RoundUp(bytes == 0 ? 1 : bytes, kAlignment)));
+  }
+  const size_t length = RoundUp(bytes, kPageBytes);
+  for (ScopedBlockReuse* reuse = innermost_reuse; reuse != nullptr; reuse = reuse->enclosing_) {
+    for (size_t i = 0; i < reuse->kept_.size(); ++i) {
+      if (reuse->kept_[i].bytes != length) continue;
+      std::byte* block = reuse->kept_[i].data;
+      reuse->kept_[i] = reuse->kept_.back();
+      reuse->kept_.pop_back();
+      for (ScopedBlockReuse* scope = innermost_reuse; scope != nullptr; scope = scope->enclosing_) {
+        ++scope->reused_blocks_;
+      }
+      return block;
+    }
+  }
+  return MapBlock(length);
+}
+
+void FreeHostBlock(std::byte* block, size_t bytes) {
+  if (bytes < kMappedBlockBytes) {
+    std::free(block);
+    return;
+  }
+  const size_t length = RoundUp(bytes, kPageBytes);
+  if (ScopedBlockReuse* reuse = innermost_reuse) {
+    reuse->kept_.push_back({block, length});
+    return;
+  }
+  ::munmap(block, length);
+}
+
+ScopedBlockReuse::ScopedBlockReuse() : enclosing_(innermost_reuse) { innermost_reuse = this; }
+
+ScopedBlockReuse::~ScopedBlockReuse() {
+  innermost_reuse = enclosing_;
+  if (enclosing_ != nullptr) {
+    enclosing_->kept_.insert(enclosing_->kept_.end(), kept_.begin(), kept_.end());
+    return;
+  }
+  for (const Block& block : kept_) ::munmap(block.data, block.bytes);
+}
+
+}  // namespace deferred

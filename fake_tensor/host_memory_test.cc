@@ -1,0 +1,196 @@
+#include "fake_tensor/host_memory.h"
+
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "gtest/gtest.h"
+
+namespace deferred {
+namespace {
+
+constexpr size_t kMiB = size_t{1} << 20;
+
+// What /proc/self/smaps says of the mapping that holds `address`; nullopt when none does.
+struct Mapping {
+  uintptr_t begin = 0;
+  uintptr_t end = 0;
+  int64_t rss_bytes = 0;
+  std::string flags;  // VmFlags: "hg" marks MADV_HUGEPAGE
+};
+
+std::optional<Mapping> MappingOf(const void* address) {
+  const uintptr_t target = reinterpret_cast<uintptr_t>(address);
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  std::optional<Mapping> found;
+  while (std::getline(smaps, line)) {
+    uintptr_t begin = 0, end = 0;
+    char dash = 0;
+    std::istringstream header(line);
+    if (header >> std::hex >> begin >> dash >> end && dash == '-' && line.find(':') > line.find(' ')) {
+      if (found) return found;  // the next mapping starts: the one found is complete
+      if (begin <= target && target < end) found = Mapping{begin, end};
+      continue;
+    }
+    if (!found) continue;
+    if (line.rfind("Rss:", 0) == 0) found->rss_bytes = std::stoll(line.substr(4)) * 1024;
+    if (line.rfind("VmFlags:", 0) == 0) found->flags = line.substr(8) + " ";
+  }
+  return found;
+}
+
+bool TransparentHugePagesAvailable() {
+  std::ifstream enabled("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes;
+  std::getline(enabled, modes);
+  return modes.find("[never]") == std::string::npos && !modes.empty();
+}
+
+class HostMemoryTest : public ::testing::Test {
+ protected:
+  void TearDown() override { SetHugePagePolicy(HugePagePolicy::kAdvise); }
+};
+
+TEST_F(HostMemoryTest, EveryBlockIsCacheLineAlignedAndWritable) {
+  for (size_t bytes : {size_t{0}, size_t{1}, size_t{100}, kMappedBlockBytes - 1, kMappedBlockBytes,
+                       kMappedBlockBytes + 4097, 9 * kMiB + 64}) {
+    for (HugePagePolicy policy : {HugePagePolicy::kAdvise, HugePagePolicy::kNone}) {
+      SetHugePagePolicy(policy);
+      std::byte* block = AllocateHostBlock(bytes);
+      ASSERT_NE(block, nullptr) << bytes;
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(block) % 64, 0u) << bytes;
+      std::memset(block, 0x5a, bytes);
+      FreeHostBlock(block, bytes);
+    }
+  }
+}
+
+TEST_F(HostMemoryTest, MappedBlocksAreHugePageAlignedAndAdvised) {
+  const size_t bytes = 6 * kMiB + 12345;
+  std::byte* block = AllocateHostBlock(bytes);
+  ASSERT_NE(block, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(block) % (2 * kMiB), 0u);
+  const std::optional<Mapping> mapping = MappingOf(block);
+  ASSERT_TRUE(mapping.has_value());
+  if (TransparentHugePagesAvailable()) {
+    EXPECT_NE(mapping->flags.find(" hg "), std::string::npos) << mapping->flags;
+  }
+  FreeHostBlock(block, bytes);
+  EXPECT_FALSE(MappingOf(block).has_value()) << "a freed mapped block is returned to the system";
+}
+
+TEST_F(HostMemoryTest, PolicyNoneMapsWithoutAdvice) {
+  SetHugePagePolicy(HugePagePolicy::kNone);
+  const size_t bytes = 6 * kMiB;
+  std::byte* block = AllocateHostBlock(bytes);
+  ASSERT_NE(block, nullptr);
+  const std::optional<Mapping> mapping = MappingOf(block);
+  ASSERT_TRUE(mapping.has_value());
+  EXPECT_EQ(mapping->flags.find(" hg "), std::string::npos) << mapping->flags;
+  FreeHostBlock(block, bytes);
+}
+
+// Huge pages must not cost resident memory beyond the bytes asked for: the mapping ends
+// with the block, so its tail is never backed by a whole 2 MiB page.
+TEST_F(HostMemoryTest, ResidentBytesOfAWrittenBlockStayWithinItsPages) {
+  for (size_t bytes : {kMappedBlockBytes + 1, 5 * kMiB + 4096 * 3 + 17, 8 * kMiB}) {
+    std::byte* block = AllocateHostBlock(bytes);
+    ASSERT_NE(block, nullptr);
+    std::memset(block, 1, bytes);
+    const std::optional<Mapping> mapping = MappingOf(block);
+    ASSERT_TRUE(mapping.has_value());
+    const size_t pages = (bytes + 4095) / 4096 * 4096;
+    EXPECT_EQ(mapping->begin, reinterpret_cast<uintptr_t>(block));
+    EXPECT_EQ(mapping->end - mapping->begin, pages) << bytes;
+    EXPECT_LE(mapping->rss_bytes, static_cast<int64_t>(pages)) << bytes;
+    FreeHostBlock(block, bytes);
+  }
+}
+
+TEST_F(HostMemoryTest, ScopedBlockReuseHandsBackAFreedBlockOfTheSameSize) {
+  const size_t bytes = 5 * kMiB;
+  ScopedBlockReuse reuse;
+  std::byte* first = AllocateHostBlock(bytes);
+  ASSERT_NE(first, nullptr);
+  std::memset(first, 7, bytes);
+  FreeHostBlock(first, bytes);
+  EXPECT_TRUE(MappingOf(first).has_value()) << "kept while the scope lives";
+
+  std::byte* other_size = AllocateHostBlock(bytes + 8192);
+  EXPECT_NE(other_size, first);
+  EXPECT_EQ(reuse.reused_blocks(), 0);
+
+  std::byte* second = AllocateHostBlock(bytes);
+  EXPECT_EQ(second, first);
+  EXPECT_EQ(reuse.reused_blocks(), 1);
+  FreeHostBlock(second, bytes);
+  FreeHostBlock(other_size, bytes + 8192);
+}
+
+TEST_F(HostMemoryTest, ScopeEndReturnsKeptBlocksToTheSystem) {
+  const size_t bytes = 5 * kMiB;
+  std::byte* block;
+  {
+    ScopedBlockReuse reuse;
+    block = AllocateHostBlock(bytes);
+    ASSERT_NE(block, nullptr);
+    FreeHostBlock(block, bytes);
+    ASSERT_TRUE(MappingOf(block).has_value());
+  }
+  EXPECT_FALSE(MappingOf(block).has_value());
+}
+
+TEST_F(HostMemoryTest, NestedScopesShareWhatTheyKeep) {
+  const size_t bytes = 5 * kMiB;
+  ScopedBlockReuse outer;
+  std::byte* kept_by_outer = AllocateHostBlock(bytes);
+  FreeHostBlock(kept_by_outer, bytes);
+  std::byte* kept_by_inner;
+  {
+    ScopedBlockReuse inner;
+    std::byte* taken = AllocateHostBlock(bytes);
+    EXPECT_EQ(taken, kept_by_outer) << "an inner scope takes what an outer one kept";
+    EXPECT_EQ(inner.reused_blocks(), 1);
+    kept_by_inner = AllocateHostBlock(bytes);
+    FreeHostBlock(kept_by_inner, bytes);
+    FreeHostBlock(taken, bytes);
+  }
+  EXPECT_TRUE(MappingOf(kept_by_inner).has_value()) << "handed to the outer scope";
+  std::byte* first = AllocateHostBlock(bytes);
+  std::byte* second = AllocateHostBlock(bytes);
+  EXPECT_EQ(outer.reused_blocks(), 3) << "the inner scope's reuse, and these two";
+  EXPECT_TRUE((first == kept_by_outer && second == kept_by_inner) ||
+              (first == kept_by_inner && second == kept_by_outer));
+  FreeHostBlock(first, bytes);
+  FreeHostBlock(second, bytes);
+}
+
+TEST_F(HostMemoryTest, BlocksFreedOnAnotherThreadAreUnmapped) {
+  const size_t bytes = 5 * kMiB;
+  ScopedBlockReuse reuse;
+  std::byte* block = AllocateHostBlock(bytes);
+  ASSERT_NE(block, nullptr);
+  std::thread([&] { FreeHostBlock(block, bytes); }).join();
+  EXPECT_FALSE(MappingOf(block).has_value());
+  std::byte* again = AllocateHostBlock(bytes);
+  EXPECT_EQ(reuse.reused_blocks(), 0);
+  FreeHostBlock(again, bytes);
+}
+
+TEST_F(HostMemoryTest, SmallBlocksAreNeverKept) {
+  ScopedBlockReuse reuse;
+  for (int i = 0; i < 100; ++i) {
+    std::byte* block = AllocateHostBlock(1000);
+    ASSERT_NE(block, nullptr);
+    FreeHostBlock(block, 1000);
+  }
+  EXPECT_EQ(reuse.reused_blocks(), 0);
+}
+
+}  // namespace
+}  // namespace deferred
