@@ -12,8 +12,9 @@
 namespace deferred::distributed {
 namespace {
 
-// "name region" of each non-empty part of a persistent tensor this rank holds, one per
-// line: what the ranks compare to choose who writes each region.
+// "name region" of each non-empty part of a persistent tensor this rank holds, and of each
+// tensor of no elements, one per line: what the ranks compare to choose who writes each
+// region.
 std::vector<std::string> PartsHeld(const nn::Module& module, const std::vector<ShardInfo>& report) {
   std::map<std::string, Region> region_of;
   for (const ShardInfo& info : report) region_of.emplace(info.name, info.region);
@@ -24,7 +25,10 @@ std::vector<std::string> PartsHeld(const nn::Module& module, const std::vector<S
   for (const auto& [name, t] : tensors) {
     auto it = region_of.find(name);
     const Region region = it == region_of.end() ? Region::Full(t.sizes()) : it->second;
-    if (!region.empty()) parts.push_back(absl::StrCat(name, " ", region.ToString()));
+    // A tensor of no elements is held, empty, by every rank: rank 0 writes it.
+    if (!region.empty() || t.numel() == 0) {
+      parts.push_back(absl::StrCat(name, " ", region.ToString()));
+    }
   }
   return parts;
 }

@@ -25,6 +25,8 @@
 #include "distributed/testing/mpi_test.h"
 #include "examples/models/gpt2.h"
 #include "examples/models/llama.h"
+#include "fake_tensor/ops/factories.h"
+#include "fake_tensor/ops/random.h"
 #include "gtest/gtest.h"
 #include "tests/equivalence.h"
 
@@ -90,6 +92,17 @@ absl::Status MaterializeAndVerify(const Communicator& world, const ModuleFactory
   const std::shared_ptr<nn::Module> reference =
       world.rank() == 0 ? Deferred(factory, seed) : nullptr;
   return VerifyShards(world, module, report, reference.get(), how);
+}
+
+// `name` under the test's temporary folder, made empty by rank 0 before any rank returns.
+std::filesystem::path EmptyFolder(const Communicator& world, const std::string& name) {
+  const std::filesystem::path folder = std::filesystem::path(std::getenv("TEST_TMPDIR")) / name;
+  if (world.rank() == 0) {
+    std::filesystem::remove_all(folder);
+    std::filesystem::create_directories(folder);
+  }
+  EXPECT_TRUE(world.Barrier().ok());
+  return folder;
 }
 
 TEST_F(DistributedInitTest, FsdpShardsOfEveryRankAreSlicesOfTheSingleProcessModel) {
@@ -178,13 +191,7 @@ TEST_F(DistributedInitTest, ShardChecksumsOfALargerModelCombineToTheWholeTensors
 TEST_F(DistributedInitTest, ACheckpointOfWRanksLoadsAtOtherWorldSizesReadingOnlyItsRegions) {
   const ModuleFactory factory = LlamaFactory(examples::LlamaConfig::Tiny());
   const int rank = world().rank(), size = world().size();
-  const std::filesystem::path folder =
-      std::filesystem::path(std::getenv("TEST_TMPDIR")) / absl::StrCat("reshard-", size);
-  if (rank == 0) {
-    std::filesystem::remove_all(folder);
-    std::filesystem::create_directories(folder);
-  }
-  ASSERT_TRUE(world().Barrier().ok());
+  const std::filesystem::path folder = EmptyFolder(world(), absl::StrCat("reshard-", size));
   {
     // Written under FSDP over a (size / 2) x 2 mesh where the size is even (norms replicated
     // over the tensor-parallel pairs, written once), plain FSDP otherwise.
@@ -279,6 +286,45 @@ TEST_F(DistributedInitTest, VerificationRejectsWrongValuesGapsAndDifferingCopies
 
 // One rank with a bad trace path, or a bad plan: every rank returns that rank's error
 // instead of waiting for it.
+// A tensor of no elements has an empty region on every rank, yet the checkpoint must hold
+// it: rank 0 writes it, and a loader at another world size finds it.
+class WithAnEmptyTensor : public nn::Module {
+ public:
+  WithAnEmptyTensor() : Module("WithAnEmptyTensor") {
+    register_parameter("weight", normal_(empty({6, 4}), 0.0, 1.0));
+    register_parameter("nothing", zeros({0, 4}));
+    register_buffer("no_rows", zeros({0}));
+  }
+};
+
+TEST_F(DistributedInitTest, ACheckpointHoldsTensorsOfNoElements) {
+  const ModuleFactory factory = [] { return std::make_shared<WithAnEmptyTensor>(); };
+  const int rank = world().rank(), size = world().size();
+  const std::filesystem::path folder = EmptyFolder(world(), absl::StrCat("empty-", size));
+  const std::shared_ptr<nn::Module> module = Deferred(factory, 5);
+  std::vector<ShardInfo> report;
+  absl::Status saved = world().Agree(
+      materialize_module(*module, {.shard = *FsdpPlan(rank, size), .shard_report = &report}));
+  if (saved.ok()) saved = SaveShardedCheckpoint(world(), *module, report, folder.string());
+  ASSERT_TRUE(saved.ok()) << saved;
+
+  const std::string index = (folder / distributed::kShardedIndexName).string();
+  absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(index);
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  EXPECT_NE((*checkpoint)->Find("nothing"), nullptr);
+  EXPECT_NE((*checkpoint)->Find("no_rows"), nullptr);
+  const std::shared_ptr<nn::Module> loaded = Deferred(factory, 99);
+  ASSERT_TRUE(load_checkpoint(*loaded, index).ok());
+  const std::shared_ptr<nn::Module> whole = Deferred(factory, 5);
+  ASSERT_TRUE(materialize_module(*whole).ok());
+  const std::vector<nn::NamedTensor> expected = TensorsOf(*whole), actual = TensorsOf(*loaded);
+  ASSERT_EQ(expected.size(), actual.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(actual[i].second.sizes(), expected[i].second.sizes()) << actual[i].first;
+    EXPECT_TRUE(TensorsBitwiseEqual(expected[i].second, actual[i].second)) << actual[i].first;
+  }
+}
+
 TEST_F(DistributedInitTest, ARankThatFailsStopsEveryRankWithItsError) {
   const int rank = world().rank(), size = world().size();
   const int last = size - 1;
