@@ -21,13 +21,10 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "deferred/deferred.h"
 #include "examples/models/gpt2.h"
 #include "examples/models/llama.h"
-#include "fake_tensor/ops/factories.h"
-#include "fake_tensor/ops/random.h"
 #include "fake_tensor/host_memory.h"
 #include "replay/kernels/parallel.h"
 #include "replay/trace.h"
@@ -205,42 +202,6 @@ void BM_Llama70BLayer(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * bytes);
 }
 BENCHMARK(BM_Llama70BLayer)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
-
-// 64 MiB of float32 parameters of `elements` each, every one too small for its fill to
-// split across cores, materialized on 1 thread (arg 0 = 1: the reference) and on all
-// (arg 0 = 0), where the session fills independent tensors side by side.
-class ManySmallTensors : public nn::Module {
- public:
-  explicit ManySmallTensors(int64_t elements) : Module("ManySmallTensors") {
-    for (int64_t i = 0; i < (int64_t{16} << 20) / elements; ++i) {
-      register_parameter(absl::StrCat("p", i), normal_(empty({elements}), 0.0, 0.02));
-    }
-  }
-};
-
-void BM_ManySmallTensors(benchmark::State& state) {
-  const int threads_before = NumThreads();
-  if (state.range(0) > 0) SetNumThreads(static_cast<int>(state.range(0)));
-  for (auto _ : state) {
-    state.PauseTiming();
-    auto module = deferred_init<ManySmallTensors>(state.range(1));
-    state.ResumeTiming();
-    if (absl::Status status = materialize_module(**module); !status.ok()) {
-      state.SkipWithError(status.ToString().c_str());
-      break;
-    }
-    state.PauseTiming();
-    module->reset();
-    state.ResumeTiming();
-  }
-  state.counters["threads"] = NumThreads();
-  SetNumThreads(threads_before);
-  state.SetBytesProcessed(state.iterations() * (int64_t{64} << 20));
-}
-BENCHMARK(BM_ManySmallTensors)
-    ->ArgsProduct({{1, 0}, {4096, 16384, 32768}})
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
 
 int64_t MaxResidentBytes() {
   rusage usage{};

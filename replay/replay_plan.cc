@@ -258,45 +258,6 @@ struct RunPlan {
   std::vector<NodePlan> plans;         // of each node of the graph
 };
 
-// Elements `step` computes: its outputs' regions, or the region an in-place op writes.
-int64_t StepElements(const PlanStep& step) {
-  if (step.node->def->kind == OpKind::kInPlace) return step.writes ? step.write_region.numel() : 0;
-  int64_t elements = 0;
-  for (const Region& region : step.output_regions) elements += region.numel();
-  return elements;
-}
-
-// The connected components of the steps, two steps joined when one reads or writes a
-// value the other reads or writes.
-std::vector<StepGroup> IndependentGroups(const std::vector<PlanStep>& steps, int32_t num_values) {
-  std::vector<int32_t> parent(num_values);
-  for (int32_t v = 0; v < num_values; ++v) parent[v] = v;
-  auto root = [&](int32_t v) {
-    while (parent[v] != v) v = parent[v] = parent[parent[v]];
-    return v;
-  };
-  for (const PlanStep& step : steps) {
-    const int32_t first = root(step.output_values[0]);
-    auto join = [&](int32_t v) { parent[root(v)] = first; };
-    for (int32_t v : step.output_values) join(v);
-    for (size_t k = 0; k < step.input_values.size(); ++k) {
-      if (step.reads[k]) join(step.input_values[k]);
-    }
-  }
-  std::vector<StepGroup> groups;
-  std::vector<int32_t> group_of_root(num_values, -1);
-  for (size_t s = 0; s < steps.size(); ++s) {
-    int32_t& g = group_of_root[root(steps[s].output_values[0])];
-    if (g < 0) {
-      g = static_cast<int32_t>(groups.size());
-      groups.emplace_back();
-    }
-    groups[g].steps.push_back(static_cast<int32_t>(s));
-    groups[g].elements += StepElements(steps[s]);
-  }
-  return groups;
-}
-
 }  // namespace
 
 Region BaseRegionOf(const TensorLayout& layout, const Shape& base_sizes, const Region& view_region) {
@@ -380,7 +341,6 @@ ReplayPlan PlanReplay(const Trace& trace, const std::vector<ReplayTarget>& targe
     }
     plan.steps.push_back(std::move(step));
   }
-  plan.groups = IndependentGroups(plan.steps, plan.num_values);
   return plan;
 }
 

@@ -64,19 +64,11 @@ struct PlanStep {
   std::vector<int32_t> frees;
 };
 
-// Steps that no value connects to the steps of other groups: a group may run on another
-// thread than the others, in any order relative to them, with the same results.
-struct StepGroup {
-  std::vector<int32_t> steps;  // indices into ReplayPlan::steps, ascending
-  int64_t elements = 0;        // elements its ops compute (written, for in-place ops)
-};
-
 // Everything a run decides before it runs anything.
 struct ReplayPlan {
   std::vector<PlanStep> steps;         // in execution (recording) order
   std::vector<int32_t> target_values;  // the version number of each target
   int32_t num_values = 0;
-  std::vector<StepGroup> groups;       // a partition of the steps, by first step
 };
 
 // Plans the computation of `targets` from `trace`: propagates each target's region

@@ -134,48 +134,5 @@ TEST(ReplayPlanTest, AnOpWithoutARegionRuleComputesItsWholeOutput) {
   EXPECT_EQ(plan.steps[0].output_regions[0], (Region{{0}, {3}}));
 }
 
-std::vector<std::vector<int32_t>> GroupSteps(const ReplayPlan& plan) {
-  std::vector<std::vector<int32_t>> steps;
-  for (const StepGroup& group : plan.groups) steps.push_back(group.steps);
-  return steps;
-}
-
-TEST(ReplayPlanTest, StepsThatShareNoValueFormSeparateGroups) {
-  const Recorded r([] {
-    Tensor a = empty({4, 8});
-    normal_(a, 0.0, 1.0);          // step 0: overwrites empty, so empty is not planned
-    Tensor b = ones({16});         // step 1
-    Tensor c = add(a, 1.0);        // step 2: reads a
-    mul_(b, 3.0);                  // step 3: writes b
-    Tensor d = zeros({2});         // step 4
-    return std::vector<Tensor>{c, b, d};
-  });
-  const ReplayPlan plan = PlanReplay(*r.trace, {r.LatestWhole(0), r.LatestWhole(1), r.LatestWhole(2)});
-  ASSERT_EQ(OpNames(plan), (std::vector<std::string>{"normal_", "full", "add_scalar", "mul_scalar_",
-                                                     "full"}));
-  EXPECT_EQ(GroupSteps(plan), (std::vector<std::vector<int32_t>>{{0, 2}, {1, 3}, {4}}));
-  EXPECT_EQ(plan.groups[0].elements, 32 + 32);
-  EXPECT_EQ(plan.groups[1].elements, 16 + 16);
-  EXPECT_EQ(plan.groups[2].elements, 2);
-
-  // A shard: each op computes only its region, and the groups count that.
-  const ReplayPlan shard = PlanReplay(*r.trace, {r.Latest(0, Region{{0, 0}, {1, 8}})});
-  EXPECT_EQ(GroupSteps(shard), (std::vector<std::vector<int32_t>>{{0, 1}}));
-  EXPECT_EQ(shard.groups[0].elements, 8 + 8);
-}
-
-TEST(ReplayPlanTest, AnOpReadingTwoChainsJoinsTheirGroups) {
-  const Recorded r([] {
-    Tensor a = ones({4});
-    Tensor b = zeros({4});
-    Tensor c = full({4}, 2.0);
-    Tensor sum = add(a, b);
-    return std::vector<Tensor>{sum, c};
-  });
-  const ReplayPlan plan = PlanReplay(*r.trace, {r.LatestWhole(0), r.LatestWhole(1)});
-  ASSERT_EQ(OpNames(plan), (std::vector<std::string>{"full", "full", "full", "add"}));
-  EXPECT_EQ(GroupSteps(plan), (std::vector<std::vector<int32_t>>{{0, 1, 3}, {2}}));
-}
-
 }  // namespace
 }  // namespace deferred

@@ -61,8 +61,6 @@ using StepObserver = std::function<bool(const ReplayStep&)>;
 // each op runs at most once, and every intermediate is freed right after its last read
 // (in-place ops reuse their base's bytes when nothing else reads the old version, and a
 // later allocation of the same size reuses a freed intermediate's pages: ScopedBlockReuse).
-// Independent groups of ops too small to keep every core busy run side by side, one
-// thread each; values never depend on the number of threads.
 class ReplaySession {
  public:
   ReplaySession(std::shared_ptr<const Trace> trace, Device device)
@@ -97,17 +95,6 @@ class ReplaySession {
   const std::vector<std::string>& whole_fallbacks() const { return whole_fallbacks_; }
 
  private:
-  struct StepCounts {
-    int64_t ops_run = 0;
-    int64_t elements_computed = 0;
-  };
-  void RunStep(PlanStep& step, std::vector<RegionBuffer>& live, StepCounts& counts);
-  // The plan's groups: large ones one after another, each op on every core; then the
-  // small ones side by side.
-  void RunGroups(ReplayPlan& plan, std::vector<RegionBuffer>& live, StepCounts& counts);
-  // Calls the observer, if any; throws Cancelled when it says stop.
-  void Observe(const PlanStep& step, std::vector<Tensor> values);
-
   std::shared_ptr<const Trace> trace_;
   Device device_;
   int64_t ops_run_ = 0;

@@ -14,13 +14,10 @@
 #include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
 #include "fake_tensor/ops/random.h"
-#include "fake_tensor/ops/reductions.h"
 #include "fake_tensor/ops/views.h"
 #include "fake_tensor/generator.h"
 #include "fake_tensor/recorder.h"
 #include "gtest/gtest.h"
-#include "replay/kernels/parallel.h"
-#include "replay/replay_plan.h"
 #include "replay/trace.h"
 
 // Every heap allocation of this test binary is counted, so that a test can measure the
@@ -240,102 +237,6 @@ TEST(ReplaySessionTest, AFreedIntermediatesBlockIsReusedWithinARun) {
   EXPECT_EQ(after.free_count - before.free_count, 2);
   EXPECT_EQ(after.live_bytes - before.live_bytes, rows * cols * 4);
   EXPECT_EQ(MakeTensor(whole, w.layout(), w.dtype()).to_vector<float>(), eager.to_vector<float>());
-}
-
-// Tensors of about 16k elements, most independent, some reading the one before, among
-// tiny ones and one large enough to use every core: the small groups run side by side.
-Tensor RecordManyTensors(std::vector<Tensor>& tensors) {
-  Tensor large = empty({1 << 18});
-  normal_(large, 0.0, 1.0);
-  for (int i = 0; i < 64; ++i) {
-    Tensor t = empty({i % 8 == 5 ? 7 : (1 << 14) + (i * 37) % 500});
-    if (i % 2 == 0) {
-      normal_(t, 0.0, 0.02);
-    } else {
-      uniform_(t, -1.0, 1.0);
-    }
-    if (i % 4 == 3) t = add(t, sum(tensors.back()));  // joins the previous tensor's group
-    tensors.push_back(mul(t, 3.0));
-  }
-  return large;
-}
-
-std::vector<std::vector<float>> Values(const std::vector<Storage>& storages,
-                                       const std::vector<Tensor>& like) {
-  std::vector<std::vector<float>> values;
-  for (size_t i = 0; i < storages.size(); ++i) {
-    values.push_back(MakeTensor(storages[i], like[i].layout(), like[i].dtype()).to_vector<float>());
-  }
-  return values;
-}
-
-TEST(ReplaySessionTest, IndependentSmallTensorsGiveTheSameBitsOnAnyThreadCount) {
-  std::vector<Tensor> eager_tensors, fake_tensors;
-  manual_seed(11);
-  eager_tensors.push_back(RecordManyTensors(eager_tensors));
-  manual_seed(11);
-  auto trace = std::make_shared<Trace>();
-  {
-    RecordingMode mode(trace);
-    ScopedDispatchMode scope(&mode);
-    fake_tensors.push_back(RecordManyTensors(fake_tensors));
-  }
-  std::vector<StorageVersion> targets;
-  std::vector<ReplayTarget> whole;
-  for (const Tensor& t : fake_tensors) {
-    targets.push_back(trace->Latest(*t.storage()));
-    whole.push_back({targets.back(), Region::Full(t.sizes())});
-  }
-  int side_by_side = 0;  // groups of 16k to 128k elements: what 2 threads run side by side
-  for (const StepGroup& group : PlanReplay(*trace, whole).groups) {
-    side_by_side += group.elements >= (1 << 14) && group.elements < (1 << 17);
-  }
-  ASSERT_GT(side_by_side, 30);
-  std::vector<std::vector<float>> expected;
-  for (const Tensor& t : eager_tensors) expected.push_back(t.to_vector<float>());
-
-  const int threads_before = NumThreads();
-  std::vector<int64_t> ops;
-  for (int threads : {1, 2, 3, 8}) {
-    SetNumThreads(threads);
-    ReplaySession session(trace, Device::CPU());
-    EXPECT_EQ(Values(session.RunWhole(targets), fake_tensors), expected) << threads << " threads";
-    ops.push_back(session.ops_run());
-  }
-  SetNumThreads(threads_before);
-  EXPECT_EQ(ops, std::vector<int64_t>(4, ops[0]));
-}
-
-// Every group fails at its first allocation; the error is the earliest op's, as when the
-// ops run one after another.
-TEST(ReplaySessionTest, AFailureInConcurrentGroupsReportsTheEarliestOp) {
-  std::vector<Tensor> tensors;
-  auto trace = std::make_shared<Trace>();
-  {
-    RecordingMode mode(trace);
-    ScopedDispatchMode scope(&mode);
-    tensors.push_back(RecordManyTensors(tensors));
-  }
-  std::vector<StorageVersion> targets;
-  for (const Tensor& t : tensors) targets.push_back(trace->Latest(*t.storage()));
-  const int threads_before = NumThreads();
-  std::vector<std::string> messages;
-  for (int threads : {1, 2, 3}) {
-    SetNumThreads(threads);
-    const int64_t limit_before = SetAllocationLimit(GetAllocationStats().live_bytes + 1);
-    try {
-      ReplaySession(trace, Device::CPU()).RunWhole(targets);
-      ADD_FAILURE() << "no allocation can succeed";
-    } catch (const Error& e) {
-      messages.push_back(e.what());
-    }
-    SetAllocationLimit(limit_before);
-  }
-  SetNumThreads(threads_before);
-  ASSERT_EQ(messages.size(), 3u);
-  EXPECT_NE(messages[0].find("normal_"), std::string::npos) << messages[0];
-  EXPECT_EQ(messages[1], messages[0]);
-  EXPECT_EQ(messages[2], messages[0]);
 }
 
 }  // namespace
