@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "fake_tensor/error.h"
 #include "gtest/gtest.h"
 
 namespace deferred {
@@ -171,6 +172,64 @@ TEST(RegionTest, ViewTransformsMapRegionsBothWaysForRandomViews) {
     });
   }
   EXPECT_GT(decomposed, 2500);  // the view kinds above nearly always decompose
+}
+
+TEST(RegionTest, NumelAndEmptyCountWithoutSizes) {
+  EXPECT_EQ((Region{{1, 2}, {3, 5}}).numel(), 6);
+  EXPECT_FALSE((Region{{1, 2}, {3, 5}}).empty());
+  EXPECT_TRUE((Region{{0, 0}, {3, 0}}).empty());
+  EXPECT_EQ((Region{{0, 0}, {3, 0}}).numel(), 0);
+  EXPECT_TRUE((Region{{4}, {2}}).empty());  // stop before start: no elements
+  EXPECT_EQ((Region{{4}, {2}}).numel(), 0);
+  EXPECT_FALSE(Region{}.empty());  // rank 0: one element
+  EXPECT_EQ(Region{}.numel(), 1);
+  EXPECT_THROW((Region{{0, 0, 0}, {int64_t{1} << 40, int64_t{1} << 40, 1 << 10}}).numel(), Error);
+}
+
+// IsWholeStorage holds exactly for layouts that map every index to itself, and then
+// LayoutOfRegionIn places every element where ViewTransform::LayoutIn does.
+TEST(RegionTest, WholeStorageShortcutsAgreeWithTheViewAlgebra) {
+  std::mt19937_64 rng(20261206);
+  int whole = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    SCOPED_TRACE(absl::StrCat("trial ", trial));
+    Shape base(1 + rng() % 3);
+    for (int64_t& s : base) s = 1 + rng() % 4;
+    TensorLayout view = trial % 3 == 0 ? ContiguousLayout(base) : RandomView(rng, base);
+    if (trial % 6 == 0) {
+      for (size_t d = 0; d < base.size(); ++d) {
+        if (base[d] == 1) view.strides[d] = 99;  // any stride on a dim of one
+      }
+    }
+    bool identity = view.storage_offset == 0 && view.sizes == base;
+    if (identity) {
+      ForEachIndex(Region::Full(base), [&](const Shape& index) {
+        identity = identity && BaseIndex(view, base, index) == index;
+      });
+    }
+    ASSERT_EQ(IsWholeStorage(view, base), identity);
+    if (!identity) continue;
+    ++whole;
+    const Region buffer = RandomRegion(rng, base);
+    const Region region = RandomRegion(rng, buffer.sizes());
+    Region inside = region;
+    for (size_t d = 0; d < base.size(); ++d) {
+      inside.start[d] += buffer.start[d];
+      inside.stop[d] += buffer.start[d];
+    }
+    const TensorLayout shortcut = LayoutOfRegionIn(inside, buffer);
+    const TensorLayout general = ViewTransform::Decompose(view, base)->LayoutIn(inside, buffer);
+    ASSERT_EQ(shortcut.sizes, general.sizes);
+    ForEachIndex(Region::Full(inside.sizes()), [&](const Shape& local) {
+      int64_t a = shortcut.storage_offset, b = general.storage_offset;
+      for (size_t d = 0; d < local.size(); ++d) {
+        a += local[d] * shortcut.strides[d];
+        b += local[d] * general.strides[d];
+      }
+      ASSERT_EQ(a, b);
+    });
+  }
+  EXPECT_GT(whole, 1000);
 }
 
 TEST(RegionTest, StrideThatCarriesAcrossBaseDimsDoesNotDecompose) {
