@@ -9,7 +9,6 @@
 // Each prints one line: "<mode> seconds=S bytes=B peak_rss=R model_bytes=M largest=L"
 // (bytes read, peak RSS, the parameters' bytes, the largest parameter's bytes).
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "benchmarks/peak_rss.h"
 #include "deferred/checkpoint.h"
 #include "deferred/deferred.h"
 #include "examples/models/llama.h"
@@ -27,18 +27,13 @@
 namespace {
 
 using deferred::examples::Llama;
+using deferred::PeakRssBytes;
 using deferred::examples::LlamaConfig;
 
 // 325M float32 parameters: 1.30 GB.
 LlamaConfig Config() {
   return LlamaConfig{.vocab_size = 32000, .dim = 1536, .n_layers = 8, .n_heads = 12,
                      .n_kv_heads = 4, .ffn_dim = 4096, .max_seq_len = 512};
-}
-
-int64_t PeakRssBytes() {
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
 }
 
 struct ParameterBytes {

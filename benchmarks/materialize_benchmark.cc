@@ -9,9 +9,6 @@
 //
 // With --peak_rss=<model> the program records and materializes that model once, in this
 // fresh process, and prints its peak resident memory beside the parameter and trace bytes.
-#include <sys/resource.h>
-
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -20,8 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/peak_rss.h"
 #include "deferred/deferred.h"
 #include "examples/models/gpt2.h"
 #include "examples/models/llama.h"
@@ -73,13 +72,11 @@ std::shared_ptr<nn::Module> Record(const Model& model) {
 // Bytes of the module's tensors, a tied tensor once.
 int64_t TensorBytes(nn::Module& module) {
   int64_t bytes = 0;
-  std::vector<const StorageImpl*> seen;
+  absl::flat_hash_set<const StorageImpl*> seen;
   std::vector<nn::NamedTensor> tensors = module.named_parameters();
   for (nn::NamedTensor& buffer : module.named_buffers()) tensors.push_back(std::move(buffer));
   for (const auto& [name, t] : tensors) {
-    if (std::find(seen.begin(), seen.end(), t.storage().get()) != seen.end()) continue;
-    seen.push_back(t.storage().get());
-    bytes += t.storage()->nbytes();
+    if (seen.insert(t.storage().get()).second) bytes += t.storage()->nbytes();
   }
   return bytes;
 }
@@ -203,12 +200,6 @@ void BM_Llama70BLayer(benchmark::State& state) {
 }
 BENCHMARK(BM_Llama70BLayer)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-int64_t MaxResidentBytes() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
-}
-
 int PrintPeakResidentMemory(const std::string& name) {
   for (const Model& model : Models()) {
     if (name != model.name) continue;
@@ -216,12 +207,12 @@ int PrintPeakResidentMemory(const std::string& name) {
     const int64_t bytes = TensorBytes(*module);
     const int64_t trace_bytes =
         TraceOf(module->named_parameters().front().second)->ApproximateBytes();
-    const int64_t before = MaxResidentBytes();
+    const int64_t before = PeakRssBytes();
     if (absl::Status status = materialize_module(*module); !status.ok()) {
       std::fprintf(stderr, "%s\n", status.ToString().c_str());
       return 1;
     }
-    const int64_t peak = MaxResidentBytes();
+    const int64_t peak = PeakRssBytes();
     std::printf("model=%s tensor_bytes=%lld trace_bytes=%lld rss_before=%lld peak_rss=%lld "
                 "peak_rss/(tensor+trace)=%.4f\n",
                 model.name, static_cast<long long>(bytes), static_cast<long long>(trace_bytes),
