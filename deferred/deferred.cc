@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "fake_tensor/device_memory.h"
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/recorder.h"
@@ -107,17 +108,11 @@ absl::StatusOr<std::shared_ptr<nn::Module>> deferred_init(const ModuleFactory& f
 bool is_fake(const Tensor& t) { return t.defined() && t.is_fake(); }
 
 absl::Status check_device(Device device) {
-  if (absl::Status valid = device.Validate(); !valid.ok()) return valid;
   if (device.is_meta()) {
     return absl::InvalidArgumentError(
         "cannot materialize on the meta device: meta tensors hold no data");
   }
-  if (device.is_cuda()) {
-    return absl::UnavailableError(absl::StrCat("device ", device.ToString(),
-                                               " is not available: this build of deferred "
-                                               "materializes on the CPU only"));
-  }
-  return absl::OkStatus();
+  return CheckDeviceUsable(device);
 }
 
 absl::Status materialize_module(nn::Module& module, const MaterializeOptions& options) {

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "fake_tensor/half.h"
+#include "fake_tensor/host_device.h"
 
 namespace deferred {
 
@@ -95,7 +96,7 @@ decltype(auto) VisitDType(DType dtype, Fn&& fn) {
 // x86's conversion (and so PyTorch's CPU kernels) gives, the most negative value. As in
 // PyTorch, uint8 goes through int64, so -1.0 becomes 255 and 256.0 becomes 0.
 template <typename To, typename F>
-To FloatingToIntegral(F value) {
+DEFERRED_HOST_DEVICE To FloatingToIntegral(F value) {
   if constexpr (std::is_same_v<To, uint8_t>) {
     return static_cast<uint8_t>(FloatingToIntegral<int64_t>(value));
   } else {
@@ -110,9 +111,9 @@ To FloatingToIntegral(F value) {
 // floating to integral truncating toward zero (see FloatingToIntegral for values that do
 // not fit), integral to narrower integral wrapping, and anything to bool testing for
 // non-zero. float64 goes to the 16-bit floats through float32, as in PyTorch (so it is
-// rounded twice).
+// rounded twice). Compiled for CUDA devices too: device kernels store with it.
 template <typename To, typename From>
-To CastElement(From value) {
+DEFERRED_HOST_DEVICE To CastElement(From value) {
   using FromMath = typename OpMathOf<From>::type;
   if constexpr (std::is_same_v<To, From>) {
     return value;

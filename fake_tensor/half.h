@@ -4,24 +4,28 @@
 #include <bit>
 #include <cstdint>
 
+#include "fake_tensor/host_device.h"
+
 namespace deferred {
 
 // IEEE 754 binary16. Converted from float by rounding to nearest, ties to even; arithmetic
-// is done in float by the kernels (as PyTorch does) and rounded back.
+// is done in float by the kernels (as PyTorch does) and rounded back. The conversions are
+// compiled for CUDA devices too (std::bit_cast is constexpr, which nvcc's
+// --expt-relaxed-constexpr lets device code call), so both sides round the same way.
 struct Half {
   uint16_t bits = 0;
 
   Half() = default;
-  explicit Half(float value) : bits(FromFloat(value)) {}
-  operator float() const { return ToFloat(bits); }
+  DEFERRED_HOST_DEVICE explicit Half(float value) : bits(FromFloat(value)) {}
+  DEFERRED_HOST_DEVICE operator float() const { return ToFloat(bits); }
 
-  static Half FromBits(uint16_t b) {
+  DEFERRED_HOST_DEVICE static Half FromBits(uint16_t b) {
     Half h;
     h.bits = b;
     return h;
   }
 
-  static uint16_t FromFloat(float value) {
+  DEFERRED_HOST_DEVICE static uint16_t FromFloat(float value) {
     const uint32_t f = std::bit_cast<uint32_t>(value);
     const uint32_t sign = (f >> 16) & 0x8000u;
     const uint32_t abs = f & 0x7fffffffu;
@@ -48,7 +52,7 @@ struct Half {
     return static_cast<uint16_t>(sign | ((rounded - 0x38000000u) >> 13));
   }
 
-  static float ToFloat(uint16_t h) {
+  DEFERRED_HOST_DEVICE static float ToFloat(uint16_t h) {
     const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
     const uint32_t exponent = (h >> 10) & 0x1fu;
     const uint32_t mantissa = h & 0x3ffu;
@@ -66,16 +70,18 @@ struct BFloat16 {
   uint16_t bits = 0;
 
   BFloat16() = default;
-  explicit BFloat16(float value) : bits(FromFloat(value)) {}
-  operator float() const { return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16); }
+  DEFERRED_HOST_DEVICE explicit BFloat16(float value) : bits(FromFloat(value)) {}
+  DEFERRED_HOST_DEVICE operator float() const {
+    return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16);
+  }
 
-  static BFloat16 FromBits(uint16_t b) {
+  DEFERRED_HOST_DEVICE static BFloat16 FromBits(uint16_t b) {
     BFloat16 h;
     h.bits = b;
     return h;
   }
 
-  static uint16_t FromFloat(float value) {
+  DEFERRED_HOST_DEVICE static uint16_t FromFloat(float value) {
     const uint32_t f = std::bit_cast<uint32_t>(value);
     if ((f & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((f >> 16) | 0x40u);  // NaN
     const uint32_t lsb = (f >> 16) & 1u;

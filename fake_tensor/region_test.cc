@@ -152,7 +152,9 @@ TEST(RegionTest, ViewTransformsMapRegionsBothWaysForRandomViews) {
     const Region base_region = RandomRegion(rng, base);
     const Region preimage = t->PreimageBounds(base_region);
     ForEachIndex(Region::Full(view.sizes), [&](const Shape& index) {
-      if (Inside(base_region, BaseIndex(view, base, index))) ASSERT_TRUE(Inside(preimage, index));
+      if (Inside(base_region, BaseIndex(view, base, index))) {
+        ASSERT_TRUE(Inside(preimage, index));
+      }
     });
     // LayoutIn: reading through the restricted layout from a buffer holding only the image
     // gives the same base elements as reading the full base.

@@ -25,12 +25,16 @@ struct AllocationStats {
   int64_t free_count = 0;       // number of those freed since
 };
 
+// The host's tensor data.
 AllocationStats GetAllocationStats();
+// The tensor data on `device`: the host's for the CPU, one GPU's for cuda:N (each device
+// counts its own), none for the meta device.
+AllocationStats GetAllocationStats(Device device);
 
-// Sets peak_bytes to the current live_bytes.
+// Sets the host's peak_bytes to its current live_bytes.
 void ResetPeakBytes();
 
-// Caps the tensor bytes live at once: an allocation that would take live_bytes past
+// Caps the host tensor bytes live at once: an allocation that would take live_bytes past
 // `bytes` fails with ResourceExhausted, as when the machine has no more memory (a rank
 // that must stay within a budget; tests that need large allocations to fail fast). 0,
 // the default, sets no cap. Returns the previous cap.
@@ -55,7 +59,8 @@ class StorageImpl {
   Device device() const { return device_.load(std::memory_order_acquire); }
   bool has_data() const { return data() != nullptr; }
 
-  // Null when the storage has no bytes.
+  // Null when the storage has no bytes. On a CUDA device, a device address: only device
+  // code may dereference it.
   std::byte* data() const { return data_.load(std::memory_order_acquire); }
 
   // Moves `source`'s bytes (and device) into this storage, which must be of the same size,

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fake_tensor/checked_arithmetic.h"
+#include "fake_tensor/device_memory.h"
 #include "fake_tensor/module_path.h"
 
 namespace deferred {
@@ -46,6 +47,12 @@ void Tensor::CheckReadable(std::string_view what, DType expected) const {
                        "(materialize it first)%s",
                        what, ToString(), ModulePathSuffix());
   }
+  if (!device().is_cpu()) {
+    ThrowErrorWithCode(absl::StatusCode::kFailedPrecondition,
+                       "%s: the data of %s is on %s, which the host cannot address: copy it "
+                       "with to(Device::CPU())%s",
+                       what, ToString(), device().ToString(), ModulePathSuffix());
+  }
   if (dtype() != expected) {
     ThrowError("%s: tensor has dtype %s, accessed as %s", what, DTypeName(dtype()),
                DTypeName(expected));
@@ -68,6 +75,7 @@ int64_t Tensor::ElementOffset(std::string_view what, absl::Span<const int64_t> i
 }
 
 std::string Tensor::to_bytes() const {
+  if (OnAccelerator()) return to(Device::CPU()).to_bytes();
   CheckReadable("to_bytes", dtype());
   const int64_t element = ElementSize(dtype());
   const char* base =
@@ -76,6 +84,35 @@ std::string Tensor::to_bytes() const {
   bytes.reserve(static_cast<size_t>(numel() * element));
   ForEachElementOffset([&](int64_t offset) { bytes.append(base + offset * element, element); });
   return bytes;
+}
+
+Tensor Tensor::to(Device target) const {
+  if (!defined()) ThrowUndefined();
+  if (!has_data()) {
+    ThrowErrorWithCode(absl::StatusCode::kFailedPrecondition,
+                       "to(%s): %s has no storage bytes (materialize it first)%s",
+                       target.ToString(), ToString(), ModulePathSuffix());
+  }
+  if (device() == target) return *this;
+  if (target.is_meta()) ThrowError("to(meta): the meta device holds no data");
+  const Device source = device();
+  if (!source.is_cpu() && !target.is_cpu()) return to(Device::CPU()).to(target);
+  Storage copy = AllocateStorage(storage()->nbytes(), target);
+  const std::byte* from = storage()->data();
+  std::byte* to = copy->data();
+  const int64_t nbytes = storage()->nbytes();
+  const auto check = [&](const absl::Status& status) {
+    if (!status.ok()) {
+      ThrowErrorWithCode(status.code(), "to(%s) of %s: %s", target.ToString(), ToString(),
+                         status.message());
+    }
+  };
+  if (nbytes > 0 && source.is_cpu()) {
+    check(DeviceMemoryOf(target.type())->CopyFromHost(target.index(), from, to, nbytes));
+  } else if (nbytes > 0) {
+    check(DeviceMemoryOf(source.type())->CopyToHost(source.index(), from, to, nbytes));
+  }
+  return Tensor(std::make_shared<TensorImpl>(std::move(copy), layout(), dtype()));
 }
 
 void Tensor::ThrowUndefined() {

@@ -79,16 +79,19 @@ class Tensor {
   // Same TensorImpl: one tensor, not merely equal values.
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
 
-  // Pointer to the first element. Throws if there is no data or T is not the dtype.
+  // Pointer to the first element, on the host. Throws if there is no data, the data is on
+  // an accelerator (copy it with to(Device::CPU())), or T is not the dtype.
   template <typename T>
   T* data_ptr() const {
     return DataPtr<T>("data_ptr");
   }
 
   // The element at `index` (one coordinate per dim). Throws like data_ptr, or if `index`
-  // has the wrong length or is out of range.
+  // has the wrong length or is out of range. Reading (at, item, to_vector, to_bytes) a
+  // tensor on an accelerator copies it to the host first; writing (set) refuses it.
   template <typename T>
   T at(absl::Span<const int64_t> index) const {
+    if (OnAccelerator()) return to(Device::CPU()).at<T>(index);
     return DataPtr<T>("at")[ElementOffset("at", index)];
   }
   template <typename T>
@@ -99,6 +102,7 @@ class Tensor {
   // The single element of a one-element tensor.
   template <typename T>
   T item() const {
+    if (OnAccelerator()) return to(Device::CPU()).item<T>();
     const T* data = DataPtr<T>("item");
     if (numel() != 1) {
       ThrowError("item: tensor of shape %s has %d elements, expected 1", ShapeToString(sizes()),
@@ -110,6 +114,7 @@ class Tensor {
   // All elements in row-major order of the sizes, whatever the strides.
   template <typename T>
   std::vector<T> to_vector() const {
+    if (OnAccelerator()) return to(Device::CPU()).to_vector<T>();
     const T* base = DataPtr<T>("to_vector");
     std::vector<T> out;
     out.reserve(numel());
@@ -120,6 +125,12 @@ class Tensor {
   // The bytes of all elements in row-major order of the sizes, whatever the strides.
   // Throws like data_ptr when there is no data.
   std::string to_bytes() const;
+
+  // This tensor on `device`: itself when it is there, else a tensor of the same layout
+  // over a copy of its whole storage (a view's copy holds the bytes around it too).
+  // Throws `Error`: FailedPrecondition without data, InvalidArgument for the meta device,
+  // Unavailable for a device this process cannot use.
+  Tensor to(Device device) const;
 
   // "Tensor(shape=[2, 3], dtype=float32, device=cpu)", with ", fake" or ", strides=..."
   // where they apply. Metadata only: never reads data.
@@ -315,6 +326,8 @@ class Tensor {
     return *impl_;
   }
   [[noreturn]] static void ThrowUndefined();
+  // Has data, on a device other than the host.
+  bool OnAccelerator() const { return defined() && has_data() && !device().is_cpu(); }
   // Throws unless the tensor has data of dtype `expected`; `what` names the accessor.
   void CheckReadable(std::string_view what, DType expected) const;
   // data_ptr for the accessor `what`.

@@ -6,23 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "fake_tensor/error_testing.h"
 #include "gtest/gtest.h"
 
 namespace deferred {
 namespace {
-
-// Runs `fn`, which must throw `Error` with `code`, and returns its message.
-template <typename Fn>
-std::string ErrorMessage(Fn&& fn, absl::StatusCode code = absl::StatusCode::kInvalidArgument) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an Error";
-  return "";
-}
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

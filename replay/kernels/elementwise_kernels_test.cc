@@ -14,6 +14,7 @@
 #include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
 #include "gtest/gtest.h"
+#include "replay/rng/deterministic_math.h"
 #include "replay/kernels/parallel.h"
 #include "replay/kernels/strided_loop.h"
 
@@ -639,19 +640,21 @@ M ReferenceUnary(UnaryKind kind, M x) {
     switch (kind) {
       case UnaryKind::kNeg: return -x;
       case UnaryKind::kAbs: return std::fabs(x);
-      case UnaryKind::kExp: return std::exp(x);
-      case UnaryKind::kLog: return std::log(x);
+      // exp, log, log1p, erf and sigmoid are the deterministic math's (within an ulp of the
+      // C library's, deterministic_math_test), so that CUDA devices compute them alike.
+      case UnaryKind::kExp: return detmath::Exp(x);
+      case UnaryKind::kLog: return detmath::Log(x);
       case UnaryKind::kSqrt: return std::sqrt(x);
       case UnaryKind::kRsqrt: return M(1) / std::sqrt(x);
       case UnaryKind::kSin: return std::sin(x);
       case UnaryKind::kCos: return std::cos(x);
       case UnaryKind::kTanh: return std::tanh(x);
-      case UnaryKind::kSigmoid: return M(1) / (M(1) + std::exp(-x));
-      case UnaryKind::kErf: return std::erf(x);
+      case UnaryKind::kSigmoid: return M(1) / (M(1) + detmath::Exp(-x));
+      case UnaryKind::kErf: return detmath::Erf(x);
       case UnaryKind::kLog2: return std::log2(x);
       case UnaryKind::kExp2: return std::exp2(x);
       case UnaryKind::kExpm1: return std::expm1(x);
-      case UnaryKind::kLog1p: return std::log1p(x);
+      case UnaryKind::kLog1p: return detmath::Log1p(x);
       case UnaryKind::kReciprocal: return M(1) / x;
       case UnaryKind::kFloor: return std::floor(x);
       case UnaryKind::kCeil: return std::ceil(x);

@@ -11,6 +11,8 @@
 #include "fake_tensor/region_rules.h"
 #include "replay/kernels/parallel.h"
 #include "replay/kernels/strided_loop.h"
+#include "replay/math/index_values.h"
+#include "replay/math/index_values_of.h"
 
 namespace deferred {
 namespace {
@@ -53,53 +55,24 @@ void FullKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
 }
 
 void ArangeKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
-  const Scalar& start = call.attrs.Get<Scalar>("start");
-  const Scalar& step = call.attrs.Get<Scalar>("step");
+  const math::ArangeValues values = math::ArangeValuesOf(call.attrs);
   VisitDType(outputs[0].dtype(), [&]<typename T>() {
-    if constexpr (std::is_integral_v<T>) {
-      // Truncated to integers first, as PyTorch does; in uint64 because step * i may
-      // exceed int64 even though start + step * i, the element, does not.
-      const uint64_t s = static_cast<uint64_t>(start.to<int64_t>());
-      const uint64_t d = static_cast<uint64_t>(step.to<int64_t>());
-      GenerateIndexed<T>(call, outputs[0], [=](int64_t i) {
-        return CastElement<T>(static_cast<int64_t>(s + d * static_cast<uint64_t>(i)));
-      });
-    } else {
-      const double s = start.to<double>(), d = step.to<double>();
-      GenerateIndexed<T>(call, outputs[0], [=](int64_t i) {
-        return CastElement<T>(s + d * static_cast<double>(i));
-      });
-    }
+    GenerateIndexed<T>(call, outputs[0], [values](int64_t i) { return values.At<T>(i); });
   });
 }
 
 void LinspaceKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   const int64_t steps = NumElements(FullSizes(call, outputs[0]));
+  const math::LinspaceValues values = math::LinspaceValuesOf(call.attrs, outputs[0].dtype(), steps);
   VisitDType(outputs[0].dtype(), [&]<typename T>() {
-    double start = call.attrs.Get<double>("start");
-    double end = call.attrs.Get<double>("end");
-    if constexpr (std::is_integral_v<T>) {  // PyTorch converts the endpoints first
-      start = static_cast<double>(CastElement<int64_t>(start));
-      end = static_cast<double>(CastElement<int64_t>(end));
-    }
-    const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
-    // With one step the result is start (halfway 1); else the first half counts up.
-    const int64_t halfway = steps == 1 ? 1 : steps / 2;
-    GenerateIndexed<T>(call, outputs[0], [=](int64_t i) {
-      // Counting from the nearer end keeps both endpoints exact.
-      const double v = i < halfway ? start + step * static_cast<double>(i)
-                                   : end - step * static_cast<double>(steps - 1 - i);
-      return CastElement<T>(v);
-    });
+    GenerateIndexed<T>(call, outputs[0], [values](int64_t i) { return values.At<T>(i); });
   });
 }
 
 void EyeKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
-  const int64_t columns = FullSizes(call, outputs[0])[1];
+  const math::EyeValues values{FullSizes(call, outputs[0])[1]};
   VisitDType(outputs[0].dtype(), [&]<typename T>() {
-    GenerateIndexed<T>(call, outputs[0], [=](int64_t i) {
-      return CastElement<T>(static_cast<int>(i / columns == i % columns));
-    });
+    GenerateIndexed<T>(call, outputs[0], [values](int64_t i) { return values.At<T>(i); });
   });
 }
 

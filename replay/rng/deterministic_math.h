@@ -25,7 +25,7 @@
 
 #include <cstdint>
 
-#include "replay/rng/host_device.h"
+#include "fake_tensor/host_device.h"
 
 #ifndef __CUDA_ARCH__
 #include <bit>
@@ -33,6 +33,69 @@
 #endif
 
 namespace deferred::detmath {
+
+// The operations IEEE 754 rounds correctly, which every implementation computes alike:
+// on the host the C++ library's, on a CUDA device the intrinsics that round to nearest
+// (nvcc's plain sqrt may be approximate under some flags; these never are). Sqrt of a
+// negative is NaN; Floor, Ceil and Rint (halves to even) are exact.
+DEFERRED_HOST_DEVICE inline float Sqrt(float x) {
+#ifdef __CUDA_ARCH__
+  return __fsqrt_rn(x);
+#else
+  return std::sqrt(x);
+#endif
+}
+DEFERRED_HOST_DEVICE inline double Sqrt(double x) {
+#ifdef __CUDA_ARCH__
+  return __dsqrt_rn(x);
+#else
+  return std::sqrt(x);
+#endif
+}
+DEFERRED_HOST_DEVICE inline float Floor(float x) {
+#ifdef __CUDA_ARCH__
+  return floorf(x);
+#else
+  return std::floor(x);
+#endif
+}
+DEFERRED_HOST_DEVICE inline double Floor(double x) {
+#ifdef __CUDA_ARCH__
+  return ::floor(x);
+#else
+  return std::floor(x);
+#endif
+}
+DEFERRED_HOST_DEVICE inline float Ceil(float x) {
+#ifdef __CUDA_ARCH__
+  return ceilf(x);
+#else
+  return std::ceil(x);
+#endif
+}
+DEFERRED_HOST_DEVICE inline double Ceil(double x) {
+#ifdef __CUDA_ARCH__
+  return ::ceil(x);
+#else
+  return std::ceil(x);
+#endif
+}
+// Rounds to the nearest integer, halves to even (the default rounding mode, which nothing
+// here changes).
+DEFERRED_HOST_DEVICE inline float Rint(float x) {
+#ifdef __CUDA_ARCH__
+  return rintf(x);
+#else
+  return std::nearbyint(x);
+#endif
+}
+DEFERRED_HOST_DEVICE inline double Rint(double x) {
+#ifdef __CUDA_ARCH__
+  return ::rint(x);
+#else
+  return std::nearbyint(x);
+#endif
+}
 
 // Natural logarithm. Log(±0) = -inf, Log(+inf) = +inf, Log(x < 0) = NaN.
 DEFERRED_HOST_DEVICE inline float Log(float x);
@@ -47,6 +110,13 @@ DEFERRED_HOST_DEVICE inline double Log1p(double x);
 // Exp(-inf) = +0, Exp(+inf) = +inf.
 DEFERRED_HOST_DEVICE inline float Exp(float x);
 DEFERRED_HOST_DEVICE inline double Exp(double x);
+
+// x^y in float32, with the special cases of C's powf (pow(x, ±0) = 1 and pow(1, y) = 1
+// even for a quiet NaN; a negative x takes integer y only, else NaN; zeros and infinities by
+// the sign and parity of y). Computed as exp(y * log|x|) in double, whose error is far
+// below float's half ulp, so the result is float's correct rounding but in rare
+// near-halfway cases (within one ulp always).
+DEFERRED_HOST_DEVICE inline float Pow(float x, float y);
 
 // Sets *s = sin(2*pi*u) and *c = cos(2*pi*u). u is reduced modulo 1/4 exactly, so the
 // accuracy holds for every finite u (Box–Muller passes u in [0, 1]), and results at
@@ -656,6 +726,41 @@ DEFERRED_HOST_DEVICE inline double ErfInv(double x) {
   const double magnitude = Select(a < 1.0, Fma(a, c0, a * (v * p)), internal::InfD());
   return Select(a <= 1.0, internal::WithSignOf(magnitude, x),
                 Select(x == x, internal::NanD(), x));
+}
+
+DEFERRED_HOST_DEVICE inline float Pow(float x, float y) {
+  // A signaling NaN operand gives NaN even where a quiet one gives 1, as glibc's powf does.
+  const auto signaling = [](float v) {
+    const uint32_t bits = internal::Bits(v) & 0x7fffffffu;
+    return bits > 0x7f800000u && (bits & 0x00400000u) == 0;
+  };
+  if (signaling(x) || signaling(y)) return x + y;
+  const double dx = x, dy = y;
+  if (dy == 0.0 || dx == 1.0) return 1.0f;
+  if (dx != dx || dy != dy) return x + y;  // NaN
+  const double ay = internal::Abs(dy);
+  const bool y_integer = Floor(dy) == dy;
+  // |y| >= 2^53 is even; below, y / 2 is exact.
+  const bool y_odd = y_integer && ay < 0x1p53 && Floor(dy * 0.5) * 2.0 != dy;
+  const double ax = internal::Abs(dx);
+  if (ay == internal::InfD()) {
+    if (ax == 1.0) return 1.0f;  // pow(-1, ±inf)
+    return static_cast<float>((ax < 1.0) == (dy < 0.0) ? internal::InfD() : 0.0);
+  }
+  // -0 counts as negative: pow(-0, -1) = -inf.
+  const bool negative_result = (internal::Bits(x) >> 31) != 0 && y_odd;
+  double magnitude;
+  if (ax == 0.0) {
+    magnitude = dy < 0.0 ? internal::InfD() : 0.0;
+  } else if (ax == internal::InfD()) {
+    magnitude = dy < 0.0 ? 0.0 : internal::InfD();
+  } else if (dx < 0.0 && !y_integer) {
+    return static_cast<float>(internal::NanD());
+  } else {
+    magnitude = Exp(dy * Log(ax));
+  }
+  const float result = static_cast<float>(magnitude);
+  return negative_result ? -result : result;
 }
 
 }  // namespace deferred::detmath

@@ -185,6 +185,66 @@ TEST(DeterministicMathTest, LogFloatWithinOneUlp) {
                       f, LogRef, 1.0);
 }
 
+// Float ulps between a and b (finite, same sign or zero): the distance of their bit
+// patterns on the line of ordered floats.
+int64_t FloatUlps(float a, float b) {
+  const auto ordered = [](float v) {
+    const int32_t bits = std::bit_cast<int32_t>(v);
+    return bits < 0 ? int64_t{INT32_MIN} - bits : int64_t{bits};
+  };
+  return std::abs(ordered(a) - ordered(b));
+}
+
+TEST(DeterministicMathTest, PowFloatWithinOneUlpAndCorrectlyRoundedAlmostEverywhere) {
+  std::mt19937_64 rng(kSeed);
+  int64_t inexact = 0, points = 0;
+  for (int i = 0; i < 200000; ++i) {
+    // Bases over all magnitudes, negative ones with integer exponents; exponents small
+    // and large.
+    const float x = std::bit_cast<float>(static_cast<uint32_t>(rng() % 0x7f800000u)) *
+                    (i % 4 == 0 ? -1.0f : 1.0f);
+    float y = std::uniform_real_distribution<float>(-8, 8)(rng) * (i % 3 == 0 ? 16.0f : 1.0f);
+    if (x < 0) y = std::round(y);
+    // The correctly rounded x^y: pow in double rounded once (double's error is far below
+    // float's half ulp except for near-halfway results, counted below).
+    const float expected =
+        static_cast<float>(std::pow(static_cast<double>(x), static_cast<double>(y)));
+    const float actual = Pow(x, y);
+    if (std::isinf(expected) || expected == 0.0f) {
+      // Overflow and underflow: the same, or one float off the edge.
+      ASSERT_LE(FloatUlps(actual, expected), 1) << x << "^" << y;
+      continue;
+    }
+    ++points;
+    const int64_t ulps = FloatUlps(actual, expected);
+    ASSERT_LE(ulps, 1) << x << "^" << y << " = " << actual << ", expected " << expected;
+    inexact += ulps;
+  }
+  EXPECT_GT(points, 50000);
+  EXPECT_LT(inexact, points / 10000) << "correctly rounded in all but rare halfway cases";
+}
+
+TEST(DeterministicMathTest, PowFloatSpecialValuesAreCs) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float signaling = std::numeric_limits<float>::signaling_NaN();
+  const float values[] = {0.0f, -0.0f, 1.0f, -1.0f,  0.5f,      -0.5f,  2.0f,  -2.0f,   3.0f,
+                          -3.0f, 2.5f, -2.5f, inf,  -inf,      nan,    signaling, 0x1p-149f,
+                          1e30f, -1e30f, 0x1p24f};
+  for (const float x : values) {
+    for (const float y : values) {
+      const float expected = std::pow(x, y);
+      const float actual = Pow(x, y);
+      if (std::isnan(expected)) {
+        EXPECT_TRUE(std::isnan(actual)) << x << "^" << y << " = " << actual;
+      } else {
+        EXPECT_EQ(std::bit_cast<uint32_t>(actual), std::bit_cast<uint32_t>(expected))
+            << x << "^" << y << " = " << actual << ", expected " << expected;
+      }
+    }
+  }
+}
+
 TEST(DeterministicMathTest, LogDoubleWithinOneUlp) {
   SCOPED_TRACE(kSeed);
   const std::function<double(double)> f = [](double x) { return Log(x); };

@@ -43,7 +43,8 @@ TEST(DeviceCompileTest, SamplersAndMathCompileAsCudaDeviceCode) {
       absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/device_compile_check.o");
   // Run from the runfiles root, where the sources keep their workspace paths.
   const std::string command =
-      absl::StrCat(nvcc, " -std=c++20 -fmad=false -arch=sm_90 -Werror all-warnings -I. -c ",
+      absl::StrCat(nvcc, " -std=c++20 --expt-relaxed-constexpr -fmad=false -arch=sm_90 ",
+                   "-Werror all-warnings -I. -c ",
                    "replay/rng/device_compile_check.cu -o ", object, " 2>&1");
   FILE* pipe = popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr) << command;

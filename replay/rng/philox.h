@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "replay/rng/host_device.h"
+#include "fake_tensor/host_device.h"
 
 namespace deferred::rng {
 

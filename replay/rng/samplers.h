@@ -23,7 +23,7 @@
 
 #include "fake_tensor/half.h"
 #include "replay/rng/deterministic_math.h"
-#include "replay/rng/host_device.h"
+#include "fake_tensor/host_device.h"
 #include "replay/rng/philox.h"
 
 #ifndef __CUDA_ARCH__
@@ -50,21 +50,6 @@ namespace internal {
 using detmath::internal::Bits;
 using detmath::internal::FloatFromBits;
 
-// The correctly rounded square root (IEEE 754 requires it of every implementation).
-DEFERRED_HOST_DEVICE inline float Sqrt(float x) {
-#ifdef __CUDA_ARCH__
-  return __fsqrt_rn(x);
-#else
-  return std::sqrt(x);
-#endif
-}
-DEFERRED_HOST_DEVICE inline double Sqrt(double x) {
-#ifdef __CUDA_ARCH__
-  return __dsqrt_rn(x);
-#else
-  return std::sqrt(x);
-#endif
-}
 
 // ((first << 21 | second >> 11) + extra) * 2^-53 for extra in {0, 1}, exactly: the sum of
 // two exact products whose sum is representable, from int32 conversions only (which
@@ -160,7 +145,7 @@ struct NormalSampler {
     const Value u2 = UnitInterval<P>(words + kWordsPerElement);
     // Log and SinCos2Pi without the checks for arguments that u1 in (0, 1] and u2 in
     // [0, 1) cannot be: the same bits, with less work.
-    const Value r = internal::Sqrt(Value(-2) * detmath::internal::LogPositive(u1, Value(0)));
+    const Value r = detmath::Sqrt(Value(-2) * detmath::internal::LogPositive(u1, Value(0)));
     Value s, c;
     detmath::internal::SinCos2PiOfUnit(u2, &s, &c);
     out[0] = (r * c) * std + mean;

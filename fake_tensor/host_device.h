@@ -1,5 +1,5 @@
-#ifndef DEFERRED_REPLAY_RNG_HOST_DEVICE_H_
-#define DEFERRED_REPLAY_RNG_HOST_DEVICE_H_
+#ifndef DEFERRED_FAKE_TENSOR_HOST_DEVICE_H_
+#define DEFERRED_FAKE_TENSOR_HOST_DEVICE_H_
 
 // Marks a function as compiled for both the host and CUDA devices. It is a macro because the
 // language leaves no other way: nvcc needs `__host__ __device__` on the declaration, and a
@@ -10,4 +10,4 @@
 #define DEFERRED_HOST_DEVICE
 #endif
 
-#endif  // DEFERRED_REPLAY_RNG_HOST_DEVICE_H_
+#endif  // DEFERRED_FAKE_TENSOR_HOST_DEVICE_H_

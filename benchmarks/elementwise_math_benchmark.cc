@@ -1,0 +1,109 @@
+// What moving the CPU's exp, log, log1p, erf, sigmoid and float pow from the C library to
+// the deterministic math (so that CUDA devices compute the same bits) costs: each function
+// over the same 1M inputs both ways, in one run. Report detmath's time as a ratio of the C
+// library's (benchmarks/RESULTS.md).
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "replay/rng/deterministic_math.h"
+
+namespace deferred {
+namespace {
+
+constexpr int kCount = 1 << 20;
+
+// Inputs in [lo, hi), the same for every benchmark of a type.
+template <typename T>
+const std::vector<T>& Inputs(double lo, double hi) {
+  static const std::vector<T>* const inputs = [lo, hi] {
+    auto* v = new std::vector<T>(kCount);
+    std::mt19937_64 rng(1);
+    std::uniform_real_distribution<double> uniform(lo, hi);
+    for (T& x : *v) x = static_cast<T>(uniform(rng));
+    return v;
+  }();
+  return *inputs;
+}
+
+template <typename T, typename Fn>
+void Map(benchmark::State& state, Fn fn) {
+  const std::vector<T>& in = Inputs<T>(0.001, 8.0);
+  std::vector<T> out(kCount);
+  for (auto _ : state) {
+    for (int i = 0; i < kCount; ++i) out[i] = fn(in[i]);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kCount);
+}
+
+template <typename T>
+void BM_ExpLibm(benchmark::State& s) {
+  Map<T>(s, [](T x) { return std::exp(x); });
+}
+template <typename T>
+void BM_ExpDetmath(benchmark::State& s) {
+  Map<T>(s, [](T x) { return detmath::Exp(x); });
+}
+template <typename T>
+void BM_LogLibm(benchmark::State& s) {
+  Map<T>(s, [](T x) { return std::log(x); });
+}
+template <typename T>
+void BM_LogDetmath(benchmark::State& s) {
+  Map<T>(s, [](T x) { return detmath::Log(x); });
+}
+template <typename T>
+void BM_Log1pLibm(benchmark::State& s) {
+  Map<T>(s, [](T x) { return std::log1p(x); });
+}
+template <typename T>
+void BM_Log1pDetmath(benchmark::State& s) {
+  Map<T>(s, [](T x) { return detmath::Log1p(x); });
+}
+template <typename T>
+void BM_ErfLibm(benchmark::State& s) {
+  Map<T>(s, [](T x) { return std::erf(x); });
+}
+template <typename T>
+void BM_ErfDetmath(benchmark::State& s) {
+  Map<T>(s, [](T x) { return detmath::Erf(x); });
+}
+template <typename T>
+void BM_SigmoidLibm(benchmark::State& s) {
+  Map<T>(s, [](T x) { return T(1) / (T(1) + std::exp(-x)); });
+}
+template <typename T>
+void BM_SigmoidDetmath(benchmark::State& s) {
+  Map<T>(s, [](T x) { return T(1) / (T(1) + detmath::Exp(-x)); });
+}
+void BM_PowFloatLibm(benchmark::State& s) {
+  Map<float>(s, [](float x) { return std::pow(x, 0.37f); });
+}
+void BM_PowFloatDetmath(benchmark::State& s) {
+  Map<float>(s, [](float x) { return detmath::Pow(x, 0.37f); });
+}
+
+BENCHMARK_TEMPLATE(BM_ExpLibm, float);
+BENCHMARK_TEMPLATE(BM_ExpDetmath, float);
+BENCHMARK_TEMPLATE(BM_ExpLibm, double);
+BENCHMARK_TEMPLATE(BM_ExpDetmath, double);
+BENCHMARK_TEMPLATE(BM_LogLibm, float);
+BENCHMARK_TEMPLATE(BM_LogDetmath, float);
+BENCHMARK_TEMPLATE(BM_LogLibm, double);
+BENCHMARK_TEMPLATE(BM_LogDetmath, double);
+BENCHMARK_TEMPLATE(BM_Log1pLibm, float);
+BENCHMARK_TEMPLATE(BM_Log1pDetmath, float);
+BENCHMARK_TEMPLATE(BM_ErfLibm, float);
+BENCHMARK_TEMPLATE(BM_ErfDetmath, float);
+BENCHMARK_TEMPLATE(BM_ErfLibm, double);
+BENCHMARK_TEMPLATE(BM_ErfDetmath, double);
+BENCHMARK_TEMPLATE(BM_SigmoidLibm, float);
+BENCHMARK_TEMPLATE(BM_SigmoidDetmath, float);
+BENCHMARK(BM_PowFloatLibm);
+BENCHMARK(BM_PowFloatDetmath);
+
+}  // namespace
+}  // namespace deferred

@@ -1,0 +1,62 @@
+#include "cuda_kernels/emulated_device.h"
+
+#include <atomic>
+#include <cstdint>
+
+#include "cuda_kernels/grid_emulator.h"
+#include "cuda_kernels/kernels.h"
+#include "fake_tensor/device_memory.h"
+#include "fake_tensor/error.h"
+
+namespace deferred::cuda {
+namespace {
+
+// Each launch runs its threads in another order.
+uint64_t NextOrderSeed() {
+  static std::atomic<uint64_t> launches{0};
+  return launches.fetch_add(1);
+}
+
+}  // namespace
+
+HostBackedDeviceMemory& InstallEmulatedCudaDevice() {
+  static HostBackedDeviceMemory* const memory = [] {
+    auto* m = new HostBackedDeviceMemory(2);
+    RegisterDeviceMemory(DeviceType::kCUDA, m);
+    RegisterCudaKernels(KernelLaunchers{
+        .random_fill =
+            [](const RandomFillArgs& args, int) {
+              const bool ran = RunRandomFill(
+                  args, [](const auto& fill) { EmulateLaunch(fill, NextOrderSeed()); });
+              if (!ran) {
+                ThrowError("random fill: %s is not a floating dtype", DTypeName(args.target.dtype));
+              }
+            },
+        .constant_fill =
+            [](const ConstantFillArgs& args, int) {
+              RunConstantFill(args, [](const auto& fill) { EmulateLaunch(fill, NextOrderSeed()); });
+            },
+        .strided_copy =
+            [](const StridedCopyArgs& args, int) {
+              RunStridedCopy(args, [](const auto& copy) { EmulateLaunch(copy, NextOrderSeed()); });
+            },
+        .elementwise =
+            [](const ElementwiseArgs& args, int) {
+              RunElementwise(args, [](const auto& map) { EmulateLaunch(map, NextOrderSeed()); });
+            },
+        .indexed_fill =
+            [](const IndexedFillArgs& args, int) {
+              RunIndexedFill(args, [](const auto& fill) { EmulateLaunch(fill, NextOrderSeed()); });
+            },
+        .triangle =
+            [](const TriangleArgs& args, int) {
+              RunTriangle(args,
+                          [](const auto& triangle) { EmulateLaunch(triangle, NextOrderSeed()); });
+            },
+    });
+    return m;
+  }();
+  return *memory;
+}
+
+}  // namespace deferred::cuda

@@ -1,0 +1,352 @@
+#include "cuda_kernels/kernels.h"
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "fake_tensor/error.h"
+#include "fake_tensor/op_registry.h"
+#include "fake_tensor/scalar.h"
+#include "replay/math/elementwise_ops.h"
+
+namespace deferred::cuda {
+namespace {
+
+// `t` itself, or a contiguous copy of it on its device when it shares storage with `other`:
+// a copy reads every source element before any is written only on the host.
+Tensor ApartFrom(const Tensor& t, const Tensor& other, const KernelLaunchers& launchers) {
+  if (t.storage() != other.storage()) return t;
+  const Tensor aside = AllocateTensor(t.sizes(), t.dtype(), t.device());
+  launchers.strided_copy(StridedCopyArgsOf("copy_", aside, t), t.device().index());
+  return aside;
+}
+
+// ---- Elementwise ops ----
+
+// `t` as an operand of a flat elementwise kernel that writes `result`: `t` itself when it
+// holds exactly `sizes` elements of `dtype` contiguously, else a contiguous copy of it,
+// broadcast to `sizes` and cast to `dtype`. An operand used as it is never overlaps
+// `result` but element for element (then thread i reads element i before writing it): the
+// dispatcher refuses an input that partially overlaps what an in-place op writes.
+Tensor FlatOperand(const Tensor& t, const Shape& sizes, DType dtype, const Tensor& result,
+                   const KernelLaunchers& launchers) {
+  if (t.sizes() == sizes && t.dtype() == dtype && t.is_contiguous()) return t;
+  const Tensor flat = AllocateTensor(sizes, dtype, result.device());
+  launchers.strided_copy(StridedCopyArgsOf("copy_", flat, t), result.device().index());
+  return flat;
+}
+
+// The contiguous tensor an elementwise kernel writes for `out`: `out` itself when it is
+// contiguous and of `dtype`, else a temporary that WriteBack copies into `out`.
+Tensor FlatResult(const Tensor& out, DType dtype) {
+  if (out.is_contiguous() && out.dtype() == dtype) return out;
+  return AllocateTensor(out.sizes(), dtype, out.device());
+}
+
+void WriteBack(const Tensor& result, const Tensor& out, const KernelLaunchers& launchers) {
+  if (!result.is_same(out)) {
+    launchers.strided_copy(StridedCopyArgsOf("copy_", out, result), out.device().index());
+  }
+}
+
+// The bits of `value` as T's op-math type.
+template <typename T>
+uint64_t ScalarBits(MathOf<T> value) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof(value));
+  return bits;
+}
+
+const void* FlatData(const Tensor& t) {
+  return t.storage()->data() + t.storage_offset() * ElementSize(t.dtype());
+}
+
+// The kernel of binary op `name` (tensor and scalar forms, in place or not) computing `op`.
+Kernel BinaryKernel(const std::string& name, ElementwiseOp op, bool comparison,
+                    std::shared_ptr<const KernelLaunchers> launchers) {
+  return [name, op, comparison, launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const Tensor& out = outputs[0];
+    if (out.numel() == 0) return;
+    const Tensor& a = call.inputs[0];
+    const bool with_scalar = call.inputs.size() == 1;
+    const DType promoted = with_scalar
+                               ? PromoteWithScalar(a.dtype(), call.attrs.Get<Scalar>("other"))
+                               : PromoteTypes(a.dtype(), call.inputs[1].dtype());
+    const DType compute = math::BinaryComputeDType(name, promoted);
+    if (op == ElementwiseOp::kPow && compute == DType::kFloat64) {
+      ThrowErrorWithCode(absl::StatusCode::kUnimplemented,
+                         "float64 pow has no CUDA kernel yet (it needs a deterministic double "
+                         "pow); compute in float32, or materialize on the CPU");
+    }
+    ElementwiseArgs args{.op = op, .dtype = compute, .n = out.numel()};
+    const Tensor result = FlatResult(out, comparison ? DType::kBool : compute);
+    const Tensor flat_a = FlatOperand(a, out.sizes(), compute, result, *launchers);
+    Tensor flat_b;
+    if (with_scalar) {
+      const Scalar& other = call.attrs.Get<Scalar>("other");
+      args.b_is_scalar = true;
+      VisitDType(compute, [&]<typename T>() {
+        // Comparisons take the scalar as a tensor of the compute dtype would hold it;
+        // arithmetic in the op-math type (as the CPU kernels do).
+        args.scalar = ScalarBits<T>(comparison ? MathOf<T>(other.to<T>()) : other.to<MathOf<T>>());
+      });
+    } else {
+      flat_b = FlatOperand(call.inputs[1], out.sizes(), compute, result, *launchers);
+      args.b = FlatData(flat_b);
+    }
+    args.a = FlatData(flat_a);
+    args.out = result.storage()->data() + result.storage_offset() * ElementSize(result.dtype());
+    launchers->elementwise(args, out.device().index());
+    WriteBack(result, out, *launchers);
+  };
+}
+
+// The kernel of unary op `op`: the input cast to the output's dtype, as on the CPU.
+Kernel UnaryKernel(ElementwiseOp op, std::shared_ptr<const KernelLaunchers> launchers) {
+  return [op, launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const Tensor& out = outputs[0];
+    if (out.numel() == 0) return;
+    const Tensor result = FlatResult(out, out.dtype());
+    const Tensor a = FlatOperand(call.inputs[0], out.sizes(), out.dtype(), result, *launchers);
+    ElementwiseArgs args{.op = op, .dtype = out.dtype(), .n = out.numel(), .a = FlatData(a)};
+    if (op == ElementwiseOp::kClamp) {
+      VisitDType(out.dtype(), [&]<typename T>() {
+        args.scalar = ScalarBits<T>(call.attrs.Get<Scalar>("min").to<MathOf<T>>());
+        args.scalar_hi = ScalarBits<T>(call.attrs.Get<Scalar>("max").to<MathOf<T>>());
+      });
+    }
+    args.out = result.storage()->data() + result.storage_offset() * ElementSize(result.dtype());
+    launchers->elementwise(args, out.device().index());
+    WriteBack(result, out, *launchers);
+  };
+}
+
+// where(condition, a, b): a and b cast to the output's dtype, all three broadcast.
+Kernel WhereKernel(std::shared_ptr<const KernelLaunchers> launchers) {
+  return [launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const Tensor& out = outputs[0];
+    if (out.numel() == 0) return;
+    const Tensor result = FlatResult(out, out.dtype());
+    const Tensor condition =
+        FlatOperand(call.inputs[0], out.sizes(), DType::kBool, result, *launchers);
+    const Tensor a = FlatOperand(call.inputs[1], out.sizes(), out.dtype(), result, *launchers);
+    const Tensor b = FlatOperand(call.inputs[2], out.sizes(), out.dtype(), result, *launchers);
+    ElementwiseArgs args{.op = ElementwiseOp::kWhere,
+                         .dtype = out.dtype(),
+                         .n = out.numel(),
+                         .a = FlatData(a),
+                         .b = FlatData(b),
+                         .condition = static_cast<const bool*>(FlatData(condition))};
+    args.out = result.storage()->data() + result.storage_offset() * ElementSize(result.dtype());
+    launchers->elementwise(args, out.device().index());
+    WriteBack(result, out, *launchers);
+  };
+}
+
+// The binary ops, each with the forms the CPU registers (elementwise_kernels.cc): all four
+// for arithmetic, no in-place forms for comparisons, tensors only for maximum and minimum.
+struct BinaryOp {
+  const char* name;
+  ElementwiseOp op;
+  bool comparison;
+  bool scalar_forms;
+  bool in_place_forms;
+};
+constexpr BinaryOp kBinaryOps[] = {
+    {"add", ElementwiseOp::kAdd, false, true, true},
+    {"sub", ElementwiseOp::kSub, false, true, true},
+    {"mul", ElementwiseOp::kMul, false, true, true},
+    {"div", ElementwiseOp::kDiv, false, true, true},
+    {"pow", ElementwiseOp::kPow, false, true, true},
+    {"eq", ElementwiseOp::kEq, true, true, false},
+    {"ne", ElementwiseOp::kNe, true, true, false},
+    {"lt", ElementwiseOp::kLt, true, true, false},
+    {"le", ElementwiseOp::kLe, true, true, false},
+    {"gt", ElementwiseOp::kGt, true, true, false},
+    {"ge", ElementwiseOp::kGe, true, true, false},
+    {"maximum", ElementwiseOp::kMaximum, false, false, false},
+    {"minimum", ElementwiseOp::kMinimum, false, false, false},
+};
+
+// The unary ops; each also has its in-place form, name + "_".
+constexpr std::pair<const char*, ElementwiseOp> kUnaryOps[] = {
+    {"neg", ElementwiseOp::kNeg},         {"abs", ElementwiseOp::kAbs},
+    {"sign", ElementwiseOp::kSign},       {"exp", ElementwiseOp::kExp},
+    {"log", ElementwiseOp::kLog},         {"log1p", ElementwiseOp::kLog1p},
+    {"erf", ElementwiseOp::kErf},         {"sqrt", ElementwiseOp::kSqrt},
+    {"rsqrt", ElementwiseOp::kRsqrt},     {"reciprocal", ElementwiseOp::kReciprocal},
+    {"sigmoid", ElementwiseOp::kSigmoid}, {"floor", ElementwiseOp::kFloor},
+    {"ceil", ElementwiseOp::kCeil},       {"round", ElementwiseOp::kRound},
+    {"clamp", ElementwiseOp::kClamp},
+};
+
+// The names of the elementwise ops above, every form.
+std::vector<std::string> ElementwiseOpNames() {
+  std::vector<std::string> names;
+  for (const BinaryOp& op : kBinaryOps) {
+    names.push_back(op.name);
+    if (op.scalar_forms) names.push_back(std::string(op.name) + "_scalar");
+    if (op.in_place_forms) {
+      names.push_back(std::string(op.name) + "_");
+      names.push_back(std::string(op.name) + "_scalar_");
+    }
+  }
+  for (const auto& [name, op] : kUnaryOps) {
+    names.push_back(name);
+    names.push_back(std::string(name) + "_");
+  }
+  names.push_back("where");
+  return names;
+}
+
+// ---- Host fallbacks ----
+
+std::atomic<int64_t> host_fallbacks{0};
+
+// Runs the CPU kernel of `call` on host copies of its inputs, then copies each output up
+// into the device tensor it stands for.
+Kernel HostFallbackKernel(std::shared_ptr<const KernelLaunchers> launchers) {
+  return [launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+    host_fallbacks.fetch_add(1);
+    OpCall on_host = call;
+    for (Tensor& input : on_host.inputs) input = input.to(Device::CPU());
+    std::vector<Tensor> host_outputs;
+    for (const Tensor& out : outputs) {
+      host_outputs.push_back(AllocateTensor(out.sizes(), out.dtype(), Device::CPU()));
+    }
+    const Kernel& cpu = call.def->kernel(DeviceType::kCPU);
+    if (!cpu) ThrowError("%s has no CPU kernel to fall back on", call.def->name);
+    cpu(on_host, host_outputs);
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const Tensor up = host_outputs[i].to(outputs[i].device());
+      launchers->strided_copy(StridedCopyArgsOf(call.def->name, outputs[i], up),
+                              outputs[i].device().index());
+    }
+  };
+}
+
+// Runs `work`, naming the op in any error it throws.
+template <typename Work>
+void RunNamed(const OpCall& call, Work&& work) {
+  try {
+    work();
+  } catch (const Error& e) {
+    throw Error(absl::StrCat(call.def->name, " on CUDA: ", e.what()), e.code());
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& CudaKernelOps() {
+  static const auto* const ops = [] {
+    auto* names =
+        new std::vector<std::string>(std::begin(kRandomFillOps), std::end(kRandomFillOps));
+    names->insert(names->end(), {"empty", "full", "fill_", "copy_", "to", "clone"});
+    names->insert(names->end(), {"arange", "linspace", "eye", "tril", "tril_", "triu", "triu_"});
+    for (std::string& name : ElementwiseOpNames()) names->push_back(std::move(name));
+    for (const std::string& name : HostFallbackOps()) names->push_back(name);
+    return names;
+  }();
+  return *ops;
+}
+
+const std::vector<std::string>& HostFallbackOps() {
+  static const auto* const ops = new std::vector<std::string>{"from_bytes", "qr_q"};
+  return *ops;
+}
+
+int64_t HostFallbackCount() { return host_fallbacks.load(); }
+
+bool RegisterCudaKernels(KernelLaunchers launchers) {
+  const auto shared = std::make_shared<const KernelLaunchers>(std::move(launchers));
+  OpRegistry& registry = OpRegistry::Global();
+  const Kernel random_fill = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const Tensor& out = outputs[0];
+    if (out.numel() == 0) return;
+    RunNamed(call, [&] { shared->random_fill(RandomFillArgsOf(call, out), out.device().index()); });
+  };
+  for (const std::string_view op : kRandomFillOps) {
+    registry.RegisterKernel(op, DeviceType::kCUDA, random_fill);
+  }
+  const Kernel constant_fill = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const Tensor& out = outputs[0];
+    if (out.numel() == 0) return;
+    RunNamed(call,
+             [&] { shared->constant_fill(ConstantFillArgsOf(call, out), out.device().index()); });
+  };
+  registry.RegisterKernel("full", DeviceType::kCUDA, constant_fill);
+  registry.RegisterKernel("fill_", DeviceType::kCUDA, constant_fill);
+  registry.RegisterKernel("empty", DeviceType::kCUDA,
+                          [](const OpCall&, absl::Span<const Tensor>) {});
+  // copy_(dst, src), to(src) and clone(src): the source is the last input, as on the CPU.
+  const Kernel copy = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const Tensor& dst = outputs[0];
+    if (dst.numel() == 0) return;
+    RunNamed(call, [&] {
+      const Tensor src = ApartFrom(call.inputs.back(), dst, *shared);
+      shared->strided_copy(StridedCopyArgsOf(call.def->name, dst, src), dst.device().index());
+    });
+  };
+  registry.RegisterKernel("copy_", DeviceType::kCUDA, copy);
+  registry.RegisterKernel("to", DeviceType::kCUDA, copy);
+  registry.RegisterKernel("clone", DeviceType::kCUDA, copy);
+  for (const BinaryOp& op : kBinaryOps) {
+    const Kernel kernel = BinaryKernel(op.name, op.op, op.comparison, shared);
+    const Kernel named = [kernel](const OpCall& call, absl::Span<const Tensor> outputs) {
+      RunNamed(call, [&] { kernel(call, outputs); });
+    };
+    registry.RegisterKernel(op.name, DeviceType::kCUDA, named);
+    if (op.scalar_forms)
+      registry.RegisterKernel(std::string(op.name) + "_scalar", DeviceType::kCUDA, named);
+    if (op.in_place_forms) {
+      registry.RegisterKernel(std::string(op.name) + "_", DeviceType::kCUDA, named);
+      registry.RegisterKernel(std::string(op.name) + "_scalar_", DeviceType::kCUDA, named);
+    }
+  }
+  for (const auto& [name, op] : kUnaryOps) {
+    const Kernel kernel = UnaryKernel(op, shared);
+    const Kernel named = [kernel](const OpCall& call, absl::Span<const Tensor> outputs) {
+      RunNamed(call, [&] { kernel(call, outputs); });
+    };
+    registry.RegisterKernel(name, DeviceType::kCUDA, named);
+    registry.RegisterKernel(std::string(name) + "_", DeviceType::kCUDA, named);
+  }
+  const Kernel indexed_fill = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const Tensor& out = outputs[0];
+    if (out.numel() == 0) return;
+    RunNamed(call,
+             [&] { shared->indexed_fill(IndexedFillArgsOf(call, out), out.device().index()); });
+  };
+  for (const char* op : {"arange", "linspace", "eye"}) {
+    registry.RegisterKernel(op, DeviceType::kCUDA, indexed_fill);
+  }
+  const Kernel triangle = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const Tensor& out = outputs[0];
+    if (out.numel() == 0) return;
+    RunNamed(call, [&] { shared->triangle(TriangleArgsOf(call, out), out.device().index()); });
+  };
+  for (const char* op : {"tril", "tril_", "triu", "triu_"}) {
+    registry.RegisterKernel(op, DeviceType::kCUDA, triangle);
+  }
+  const Kernel host_fallback = HostFallbackKernel(shared);
+  for (const std::string& op : HostFallbackOps()) {
+    registry.RegisterKernel(op, DeviceType::kCUDA,
+                            [host_fallback](const OpCall& call, absl::Span<const Tensor> outputs) {
+                              RunNamed(call, [&] { host_fallback(call, outputs); });
+                            });
+  }
+  const Kernel where = WhereKernel(shared);
+  registry.RegisterKernel("where", DeviceType::kCUDA,
+                          [where](const OpCall& call, absl::Span<const Tensor> outputs) {
+                            RunNamed(call, [&] { where(call, outputs); });
+                          });
+  return true;
+}
+
+}  // namespace deferred::cuda

@@ -1,0 +1,48 @@
+#ifndef DEFERRED_CUDA_KERNELS_KERNELS_H_
+#define DEFERRED_CUDA_KERNELS_KERNELS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cuda_kernels/elementwise.h"
+#include "cuda_kernels/kernel_args.h"
+
+namespace deferred::cuda {
+
+// How the CUDA kernels run the work they read from a call: on the GPU (gpu_kernels.cc,
+// linked where the CUDA toolkit is) or on the host under the grid emulator
+// (emulated_device.h, for tests). Each takes the args and the index of the device that
+// holds their tensors, and throws `Error` when the work cannot be started.
+struct KernelLaunchers {
+  std::function<void(const RandomFillArgs&, int device)> random_fill;
+  std::function<void(const ConstantFillArgs&, int device)> constant_fill;
+  std::function<void(const StridedCopyArgs&, int device)> strided_copy;
+  std::function<void(const ElementwiseArgs&, int device)> elementwise;
+  std::function<void(const IndexedFillArgs&, int device)> indexed_fill;
+  std::function<void(const TriangleArgs&, int device)> triangle;
+};
+
+// Registers the CUDA kernel of every op in CudaKernelOps(): each reads its call into args
+// (kernel_args.h) and runs them through `launchers`. Registering again replaces them.
+// Returns true.
+bool RegisterCudaKernels(KernelLaunchers launchers);
+
+// The ops that have a CUDA kernel, host fallbacks included. Any other op, run on a CUDA
+// device, fails with Unimplemented ("no kernel for device cuda"), never silently on the
+// host.
+const std::vector<std::string>& CudaKernelOps();
+
+// The one reviewed list of ops whose CUDA kernel runs the CPU kernel on host copies of the
+// inputs and copies the result up: from_bytes (a trace's constants, whose bytes are on the
+// host already) and qr_q (orthogonal_'s QR, whole-tensor by nature and rare in init).
+const std::vector<std::string>& HostFallbackOps();
+
+// How many times a host fallback ran in this process (for the replay session's report and
+// for tests).
+int64_t HostFallbackCount();
+
+}  // namespace deferred::cuda
+
+#endif  // DEFERRED_CUDA_KERNELS_KERNELS_H_
