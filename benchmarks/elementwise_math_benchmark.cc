@@ -1,7 +1,7 @@
-// What moving the CPU's exp, log, log1p, erf, sigmoid and float pow from the C library to
-// the deterministic math (so that CUDA devices compute the same bits) costs: each function
-// over the same 1M inputs both ways, in one run. Report detmath's time as a ratio of the C
-// library's (benchmarks/RESULTS.md).
+// What moving the CPU's exp, log, log1p, erf, sigmoid, and float pow, sin, cos, tanh, log2,
+// exp2 and expm1 from the C library to the deterministic math (so that CUDA devices compute the
+// same bits) costs: each function over the same 1M inputs both ways, in one run. Report detmath's
+// time as a ratio of the C library's (benchmarks/RESULTS.md).
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -86,6 +86,43 @@ void BM_PowFloatDetmath(benchmark::State& s) {
   Map<float>(s, [](float x) { return detmath::Pow(x, 0.37f); });
 }
 
+void BM_SinLibm(benchmark::State& s) {
+  Map<float>(s, [](float x) { return std::sin(x); });
+}
+void BM_SinDetmath(benchmark::State& s) {
+  Map<float>(s, [](float x) { return detmath::Sin(x); });
+}
+void BM_CosLibm(benchmark::State& s) {
+  Map<float>(s, [](float x) { return std::cos(x); });
+}
+void BM_CosDetmath(benchmark::State& s) {
+  Map<float>(s, [](float x) { return detmath::Cos(x); });
+}
+void BM_TanhLibm(benchmark::State& s) {
+  Map<float>(s, [](float x) { return std::tanh(x); });
+}
+void BM_TanhDetmath(benchmark::State& s) {
+  Map<float>(s, [](float x) { return detmath::Tanh(x); });
+}
+void BM_Log2Libm(benchmark::State& s) {
+  Map<float>(s, [](float x) { return std::log2(x); });
+}
+void BM_Log2Detmath(benchmark::State& s) {
+  Map<float>(s, [](float x) { return detmath::Log2(x); });
+}
+void BM_Exp2Libm(benchmark::State& s) {
+  Map<float>(s, [](float x) { return std::exp2(x); });
+}
+void BM_Exp2Detmath(benchmark::State& s) {
+  Map<float>(s, [](float x) { return detmath::Exp2(x); });
+}
+void BM_Expm1Libm(benchmark::State& s) {
+  Map<float>(s, [](float x) { return std::expm1(x); });
+}
+void BM_Expm1Detmath(benchmark::State& s) {
+  Map<float>(s, [](float x) { return detmath::Expm1(x); });
+}
+
 BENCHMARK_TEMPLATE(BM_ExpLibm, float);
 BENCHMARK_TEMPLATE(BM_ExpDetmath, float);
 BENCHMARK_TEMPLATE(BM_ExpLibm, double);
@@ -104,6 +141,18 @@ BENCHMARK_TEMPLATE(BM_SigmoidLibm, float);
 BENCHMARK_TEMPLATE(BM_SigmoidDetmath, float);
 BENCHMARK(BM_PowFloatLibm);
 BENCHMARK(BM_PowFloatDetmath);
+BENCHMARK(BM_SinLibm);
+BENCHMARK(BM_SinDetmath);
+BENCHMARK(BM_CosLibm);
+BENCHMARK(BM_CosDetmath);
+BENCHMARK(BM_TanhLibm);
+BENCHMARK(BM_TanhDetmath);
+BENCHMARK(BM_Log2Libm);
+BENCHMARK(BM_Log2Detmath);
+BENCHMARK(BM_Exp2Libm);
+BENCHMARK(BM_Exp2Detmath);
+BENCHMARK(BM_Expm1Libm);
+BENCHMARK(BM_Expm1Detmath);
 
 }  // namespace
 }  // namespace deferred

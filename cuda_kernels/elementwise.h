@@ -18,41 +18,21 @@
 namespace deferred::cuda {
 
 // The elementwise ops with a CUDA kernel, by the functor that computes them.
+// clang-format off
 enum class ElementwiseOp : uint8_t {
   // binary: out = fn(a, b) or fn(a, scalar)
-  kAdd,
-  kSub,
-  kMul,
-  kDiv,
-  kMaximum,
-  kMinimum,
-  kPow,
+  kAdd, kSub, kMul, kDiv, kMaximum, kMinimum, kPow,
   // comparisons: bool out
-  kEq,
-  kNe,
-  kLt,
-  kLe,
-  kGt,
-  kGe,
+  kEq, kNe, kLt, kLe, kGt, kGe,
   // unary: out = fn(a)
-  kNeg,
-  kAbs,
-  kSign,
-  kExp,
-  kLog,
-  kLog1p,
-  kErf,
-  kSqrt,
-  kRsqrt,
-  kReciprocal,
-  kSigmoid,
-  kFloor,
-  kCeil,
-  kRound,
+  kNeg, kAbs, kSign, kExp, kLog, kLog1p, kErf, kSqrt, kRsqrt, kReciprocal, kSigmoid,
+  kFloor, kCeil, kRound,
+  // unary, float and 16-bit floats only (replay/math/elementwise_ops.h)
+  kSin, kCos, kTanh, kLog2, kExp2, kExpm1,
   // out = clamp(a, lo, hi); out = c ? a : b
-  kClamp,
-  kWhere,
+  kClamp, kWhere,
 };
+// clang-format on
 
 // What a launch of one elementwise op takes: the op, the compute dtype T (of a and b, and
 // of out unless the op is a comparison, whose out is bool), n elements per operand, and
@@ -196,6 +176,29 @@ void LaunchUnary(const ElementwiseArgs& args, Fn fn, Launch& launch) {
   launch(UnaryMap<Fn, T>{args.n, fn, static_cast<const T*>(args.a), static_cast<T*>(args.out)});
 }
 
+// A unary op with no float64 form on the device: the host side refuses float64 before
+// launching (FloatOnlyOnDevice), so none is instantiated.
+template <typename T, typename Fn, typename Launch>
+void LaunchFloatOnly(const ElementwiseArgs& args, Fn fn, Launch& launch) {
+  if constexpr (!std::is_same_v<MathOf<T>, double>) LaunchUnary<T>(args, fn, launch);
+}
+
+// Whether `op` has no float64 form on a CUDA device (pow and the float-only unary ops).
+inline bool FloatOnlyOnDevice(ElementwiseOp op) {
+  switch (op) {
+    case ElementwiseOp::kPow:
+    case ElementwiseOp::kSin:
+    case ElementwiseOp::kCos:
+    case ElementwiseOp::kTanh:
+    case ElementwiseOp::kLog2:
+    case ElementwiseOp::kExp2:
+    case ElementwiseOp::kExpm1:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Calls launch(work) with the work of `args`.
 template <typename Launch>
 void RunElementwise(const ElementwiseArgs& args, Launch&& launch) {
@@ -214,7 +217,7 @@ void RunElementwise(const ElementwiseArgs& args, Launch&& launch) {
       case ElementwiseOp::kMinimum:
         return LaunchBinary<T>(args, math::Minimum(), launch);
       case ElementwiseOp::kPow:
-        // Float64 pow has no CUDA kernel; the host side refuses it before launching.
+        // No float64 pow on the device: refused before launching (FloatOnlyOnDevice).
         if constexpr (!std::is_same_v<MathOf<T>, double>) {
           return LaunchBinary<T>(args, math::Pow(), launch);
         }
@@ -259,6 +262,18 @@ void RunElementwise(const ElementwiseArgs& args, Launch&& launch) {
         return LaunchUnary<T>(args, math::Ceil(), launch);
       case ElementwiseOp::kRound:
         return LaunchUnary<T>(args, math::Round(), launch);
+      case ElementwiseOp::kSin:
+        return LaunchFloatOnly<T>(args, math::Sin(), launch);
+      case ElementwiseOp::kCos:
+        return LaunchFloatOnly<T>(args, math::Cos(), launch);
+      case ElementwiseOp::kTanh:
+        return LaunchFloatOnly<T>(args, math::Tanh(), launch);
+      case ElementwiseOp::kLog2:
+        return LaunchFloatOnly<T>(args, math::Log2(), launch);
+      case ElementwiseOp::kExp2:
+        return LaunchFloatOnly<T>(args, math::Exp2(), launch);
+      case ElementwiseOp::kExpm1:
+        return LaunchFloatOnly<T>(args, math::Expm1(), launch);
       case ElementwiseOp::kClamp:
         return launch(ClampMap<T>{args.n, static_cast<const T*>(args.a),
                                   ScalarFromBits<T>(args.scalar), ScalarFromBits<T>(args.scalar_hi),

@@ -13,6 +13,7 @@
 #include "fake_tensor/error.h"
 #include "fake_tensor/op_registry.h"
 #include "fake_tensor/scalar.h"
+#include "replay/math/copy_views.h"
 #include "replay/math/elementwise_ops.h"
 
 namespace deferred::cuda {
@@ -67,6 +68,17 @@ const void* FlatData(const Tensor& t) {
   return t.storage()->data() + t.storage_offset() * ElementSize(t.dtype());
 }
 
+// Throws Unimplemented for an op without a float64 form on the device computing in
+// float64.
+void RefuseFloat64(const std::string& name, ElementwiseOp op, DType compute) {
+  if (compute == DType::kFloat64 && FloatOnlyOnDevice(op)) {
+    ThrowErrorWithCode(absl::StatusCode::kUnimplemented,
+                       "float64 %s has no CUDA kernel yet (its float64 form calls the C "
+                       "library); compute in float32, or materialize on the CPU",
+                       name);
+  }
+}
+
 // The kernel of binary op `name` (tensor and scalar forms, in place or not) computing `op`.
 Kernel BinaryKernel(const std::string& name, ElementwiseOp op, bool comparison,
                     std::shared_ptr<const KernelLaunchers> launchers) {
@@ -79,11 +91,7 @@ Kernel BinaryKernel(const std::string& name, ElementwiseOp op, bool comparison,
                                ? PromoteWithScalar(a.dtype(), call.attrs.Get<Scalar>("other"))
                                : PromoteTypes(a.dtype(), call.inputs[1].dtype());
     const DType compute = math::BinaryComputeDType(name, promoted);
-    if (op == ElementwiseOp::kPow && compute == DType::kFloat64) {
-      ThrowErrorWithCode(absl::StatusCode::kUnimplemented,
-                         "float64 pow has no CUDA kernel yet (it needs a deterministic double "
-                         "pow); compute in float32, or materialize on the CPU");
-    }
+    RefuseFloat64(name, op, compute);
     ElementwiseArgs args{.op = op, .dtype = compute, .n = out.numel()};
     const Tensor result = FlatResult(out, comparison ? DType::kBool : compute);
     const Tensor flat_a = FlatOperand(a, out.sizes(), compute, result, *launchers);
@@ -108,10 +116,12 @@ Kernel BinaryKernel(const std::string& name, ElementwiseOp op, bool comparison,
 }
 
 // The kernel of unary op `op`: the input cast to the output's dtype, as on the CPU.
-Kernel UnaryKernel(ElementwiseOp op, std::shared_ptr<const KernelLaunchers> launchers) {
-  return [op, launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+Kernel UnaryKernel(const std::string& name, ElementwiseOp op,
+                   std::shared_ptr<const KernelLaunchers> launchers) {
+  return [name, op, launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
     const Tensor& out = outputs[0];
     if (out.numel() == 0) return;
+    RefuseFloat64(name, op, out.dtype());
     const Tensor result = FlatResult(out, out.dtype());
     const Tensor a = FlatOperand(call.inputs[0], out.sizes(), out.dtype(), result, *launchers);
     ElementwiseArgs args{.op = op, .dtype = out.dtype(), .n = out.numel(), .a = FlatData(a)};
@@ -183,7 +193,10 @@ constexpr std::pair<const char*, ElementwiseOp> kUnaryOps[] = {
     {"rsqrt", ElementwiseOp::kRsqrt},     {"reciprocal", ElementwiseOp::kReciprocal},
     {"sigmoid", ElementwiseOp::kSigmoid}, {"floor", ElementwiseOp::kFloor},
     {"ceil", ElementwiseOp::kCeil},       {"round", ElementwiseOp::kRound},
-    {"clamp", ElementwiseOp::kClamp},
+    {"clamp", ElementwiseOp::kClamp},   {"sin", ElementwiseOp::kSin},
+    {"cos", ElementwiseOp::kCos},       {"tanh", ElementwiseOp::kTanh},
+    {"log2", ElementwiseOp::kLog2},     {"exp2", ElementwiseOp::kExp2},
+    {"expm1", ElementwiseOp::kExpm1},
 };
 
 // The names of the elementwise ops above, every form.
@@ -203,6 +216,43 @@ std::vector<std::string> ElementwiseOpNames() {
   }
   names.push_back("where");
   return names;
+}
+
+// ---- Ops that only move elements: strided copies between views (replay/math) ----
+
+Kernel ViewCopiesKernel(std::vector<math::ViewCopy> (*copies_of)(const OpCall&, const Tensor&),
+                        std::shared_ptr<const KernelLaunchers> launchers) {
+  return [copies_of, launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+    for (const math::ViewCopy& copy : copies_of(call, outputs[0])) {
+      if (copy.destination.numel() == 0) continue;
+      launchers->strided_copy(StridedCopyArgsOf(call.def->name, copy.destination, copy.source),
+                              outputs[0].device().index());
+    }
+  };
+}
+
+std::vector<math::ViewCopy> RepeatCopies(const OpCall& call, const Tensor& out) {
+  return {math::RepeatCopy(call, out)};
+}
+
+// outer(a, b): mul of a as a column and b as a row, in the output's dtype.
+Kernel OuterKernel(std::shared_ptr<const KernelLaunchers> launchers) {
+  return [launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const Tensor& out = outputs[0];
+    if (out.numel() == 0) return;
+    const Tensor result = FlatResult(out, out.dtype());
+    const Tensor a = FlatOperand(math::OuterColumn(call.inputs[0]), out.sizes(), out.dtype(),
+                                 result, *launchers);
+    const Tensor b = FlatOperand(call.inputs[1], out.sizes(), out.dtype(), result, *launchers);
+    ElementwiseArgs args{.op = ElementwiseOp::kMul,
+                         .dtype = out.dtype(),
+                         .n = out.numel(),
+                         .a = FlatData(a),
+                         .b = FlatData(b)};
+    args.out = result.storage()->data() + result.storage_offset() * ElementSize(result.dtype());
+    launchers->elementwise(args, out.device().index());
+    WriteBack(result, out, *launchers);
+  };
 }
 
 // ---- Host fallbacks ----
@@ -248,7 +298,8 @@ const std::vector<std::string>& CudaKernelOps() {
     auto* names =
         new std::vector<std::string>(std::begin(kRandomFillOps), std::end(kRandomFillOps));
     names->insert(names->end(), {"empty", "full", "fill_", "copy_", "to", "clone"});
-    names->insert(names->end(), {"arange", "linspace", "eye", "tril", "tril_", "triu", "triu_"});
+    names->insert(names->end(), {"arange", "linspace", "eye", "tril", "tril_", "triu", "triu_",
+                                 "cat", "stack", "repeat", "outer"});
     for (std::string& name : ElementwiseOpNames()) names->push_back(std::move(name));
     for (const std::string& name : HostFallbackOps()) names->push_back(name);
     return names;
@@ -310,7 +361,7 @@ bool RegisterCudaKernels(KernelLaunchers launchers) {
     }
   }
   for (const auto& [name, op] : kUnaryOps) {
-    const Kernel kernel = UnaryKernel(op, shared);
+    const Kernel kernel = UnaryKernel(name, op, shared);
     const Kernel named = [kernel](const OpCall& call, absl::Span<const Tensor> outputs) {
       RunNamed(call, [&] { kernel(call, outputs); });
     };
@@ -334,6 +385,18 @@ bool RegisterCudaKernels(KernelLaunchers launchers) {
   for (const char* op : {"tril", "tril_", "triu", "triu_"}) {
     registry.RegisterKernel(op, DeviceType::kCUDA, triangle);
   }
+  const auto named = [](Kernel kernel) -> Kernel {
+    return [kernel](const OpCall& call, absl::Span<const Tensor> outputs) {
+      RunNamed(call, [&] { kernel(call, outputs); });
+    };
+  };
+  registry.RegisterKernel("cat", DeviceType::kCUDA,
+                          named(ViewCopiesKernel(math::CatCopies, shared)));
+  registry.RegisterKernel("stack", DeviceType::kCUDA,
+                          named(ViewCopiesKernel(math::StackCopies, shared)));
+  registry.RegisterKernel("repeat", DeviceType::kCUDA,
+                          named(ViewCopiesKernel(RepeatCopies, shared)));
+  registry.RegisterKernel("outer", DeviceType::kCUDA, named(OuterKernel(shared)));
   const Kernel host_fallback = HostFallbackKernel(shared);
   for (const std::string& op : HostFallbackOps()) {
     registry.RegisterKernel(op, DeviceType::kCUDA,

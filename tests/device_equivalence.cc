@@ -11,6 +11,9 @@
 #include "deferred/shard_spec.h"
 #include "examples/models/gpt2.h"
 #include "examples/models/llama.h"
+#include "examples/models/mamba.h"
+#include "examples/models/vit.h"
+#include "examples/models/whisper.h"
 #include "fake_tensor/generator.h"
 #include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
@@ -76,7 +79,8 @@ constexpr ProgramStep kSteps[] = {
     [](ProgramState& s, double) { neg_(s.view); },
     [](ProgramState& s, double a) { clamp_(s.view, a - 0.5, a + 0.5); },
     [](ProgramState& s, double a) { s.made.push_back(where(gt(s.whole, a), s.whole, s.other)); },
-    // pow in float64 has no CUDA kernel (replay/math/elementwise_ops.h).
+    // pow, sin, cos, tanh, log2, exp2 and expm1 have no float64 CUDA kernel
+    // (replay/math/elementwise_ops.h).
     [](ProgramState& s, double) {
       if (PromoteTypes(s.whole.dtype(), s.other.dtype()) == DType::kFloat64) return;
       s.made.push_back(pow(abs(s.whole), s.other));
@@ -218,6 +222,15 @@ std::vector<std::pair<std::string, ModuleFactory>> DeviceEquivalenceModels() {
                     [] { return std::make_shared<examples::Gpt2>(examples::Gpt2Config::Tiny()); }});
   models.push_back({"Llama tiny", [] {
                       return std::make_shared<examples::Llama>(examples::LlamaConfig::Tiny());
+                    }});
+  models.push_back(
+      {"ViT tiny", [] { return std::make_shared<examples::Vit>(examples::VitConfig::Tiny()); }});
+  models.push_back({"Mamba tiny", [] {
+                      return std::make_shared<examples::Mamba>(examples::MambaConfig::Tiny());
+                    }});
+  models.push_back({"Whisper tiny", [] {
+                      return std::make_shared<examples::WhisperEncoder>(
+                          examples::WhisperEncoderConfig::Tiny());
                     }});
   return models;
 }

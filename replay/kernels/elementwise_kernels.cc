@@ -125,22 +125,25 @@ void RegisterUnaryKernels(OpRegistry& registry, const std::string& name, Fn fn) 
   registry.RegisterKernel(name + "_", DeviceType::kCPU, kernel);
 }
 
-// The unary ops that still call the C library: CPU kernels only (see
-// replay/math/elementwise_ops.h).
-template <typename M, typename Fn>
-M FloatingOnly(M a, Fn fn) {
-  if constexpr (kIsFloat<M>) {
-    return fn(a);
-  } else {
-    return a;
+// An op whose float64 form calls the C library (`Libm`) and whose other forms are
+// replay/math's `Shared` (see replay/math/elementwise_ops.h).
+template <typename Shared, typename Libm>
+struct CpuOrFloat64 {
+  template <typename M>
+  M operator()(M x) const {
+    if constexpr (std::is_same_v<M, double>) {
+      return Libm()(x);
+    } else {
+      return Shared()(x);
+    }
   }
-}
-struct Sin { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::sin(x); }); } };
-struct Cos { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::cos(x); }); } };
-struct Tanh { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::tanh(x); }); } };
-struct Log2 { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::log2(x); }); } };
-struct Exp2 { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::exp2(x); }); } };
-struct Expm1 { template <typename M> M operator()(M a) const { return FloatingOnly(a, [](auto x) { return std::expm1(x); }); } };
+};
+struct LibmSin { double operator()(double x) const { return std::sin(x); } };
+struct LibmCos { double operator()(double x) const { return std::cos(x); } };
+struct LibmTanh { double operator()(double x) const { return std::tanh(x); } };
+struct LibmLog2 { double operator()(double x) const { return std::log2(x); } };
+struct LibmExp2 { double operator()(double x) const { return std::exp2(x); } };
+struct LibmExpm1 { double operator()(double x) const { return std::expm1(x); } };
 
 void ClampKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& out = outputs[0];
@@ -201,14 +204,14 @@ const bool registered = [] {
   RegisterUnaryKernels(registry, "log", math::Log());
   RegisterUnaryKernels(registry, "sqrt", math::Sqrt());
   RegisterUnaryKernels(registry, "rsqrt", math::Rsqrt());
-  RegisterUnaryKernels(registry, "sin", Sin());
-  RegisterUnaryKernels(registry, "cos", Cos());
-  RegisterUnaryKernels(registry, "tanh", Tanh());
+  RegisterUnaryKernels(registry, "sin", CpuOrFloat64<math::Sin, LibmSin>());
+  RegisterUnaryKernels(registry, "cos", CpuOrFloat64<math::Cos, LibmCos>());
+  RegisterUnaryKernels(registry, "tanh", CpuOrFloat64<math::Tanh, LibmTanh>());
   RegisterUnaryKernels(registry, "sigmoid", math::Sigmoid());
   RegisterUnaryKernels(registry, "erf", math::Erf());
-  RegisterUnaryKernels(registry, "log2", Log2());
-  RegisterUnaryKernels(registry, "exp2", Exp2());
-  RegisterUnaryKernels(registry, "expm1", Expm1());
+  RegisterUnaryKernels(registry, "log2", CpuOrFloat64<math::Log2, LibmLog2>());
+  RegisterUnaryKernels(registry, "exp2", CpuOrFloat64<math::Exp2, LibmExp2>());
+  RegisterUnaryKernels(registry, "expm1", CpuOrFloat64<math::Expm1, LibmExpm1>());
   RegisterUnaryKernels(registry, "log1p", math::Log1p());
   RegisterUnaryKernels(registry, "reciprocal", math::Reciprocal());
   RegisterUnaryKernels(registry, "floor", math::Floor());

@@ -623,6 +623,17 @@ const UnaryOpCase kUnaryOps[] = {
      [](const Tensor& a) { return sign_(a); }},
 };
 
+// `float_fn(x)` for float (the deterministic math's, which CUDA shares), `libm(x)` for
+// float64 (the C library's: a CPU kernel only).
+template <typename M, typename Libm>
+M FloatDetmath(float (*float_fn)(float), Libm libm, M x) {
+  if constexpr (std::is_same_v<M, float>) {
+    return float_fn(x);
+  } else {
+    return libm(x);
+  }
+}
+
 template <typename M>
 M ReferenceUnary(UnaryKind kind, M x) {
   if constexpr (std::is_same_v<M, bool>) {
@@ -646,14 +657,14 @@ M ReferenceUnary(UnaryKind kind, M x) {
       case UnaryKind::kLog: return detmath::Log(x);
       case UnaryKind::kSqrt: return std::sqrt(x);
       case UnaryKind::kRsqrt: return M(1) / std::sqrt(x);
-      case UnaryKind::kSin: return std::sin(x);
-      case UnaryKind::kCos: return std::cos(x);
-      case UnaryKind::kTanh: return std::tanh(x);
+      case UnaryKind::kSin: return FloatDetmath<M>(detmath::Sin, [](M v) { return std::sin(v); }, x);
+      case UnaryKind::kCos: return FloatDetmath<M>(detmath::Cos, [](M v) { return std::cos(v); }, x);
+      case UnaryKind::kTanh: return FloatDetmath<M>(detmath::Tanh, [](M v) { return std::tanh(v); }, x);
       case UnaryKind::kSigmoid: return M(1) / (M(1) + detmath::Exp(-x));
       case UnaryKind::kErf: return detmath::Erf(x);
-      case UnaryKind::kLog2: return std::log2(x);
-      case UnaryKind::kExp2: return std::exp2(x);
-      case UnaryKind::kExpm1: return std::expm1(x);
+      case UnaryKind::kLog2: return FloatDetmath<M>(detmath::Log2, [](M v) { return std::log2(v); }, x);
+      case UnaryKind::kExp2: return FloatDetmath<M>(detmath::Exp2, [](M v) { return std::exp2(v); }, x);
+      case UnaryKind::kExpm1: return FloatDetmath<M>(detmath::Expm1, [](M v) { return std::expm1(v); }, x);
       case UnaryKind::kLog1p: return detmath::Log1p(x);
       case UnaryKind::kReciprocal: return M(1) / x;
       case UnaryKind::kFloor: return std::floor(x);

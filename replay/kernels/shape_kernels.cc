@@ -13,62 +13,28 @@
 #include "replay/kernels/cast.h"
 #include "replay/kernels/parallel.h"
 #include "replay/kernels/strided_loop.h"
+#include "replay/math/copy_views.h"
+#include "replay/math/elementwise_ops.h"
 
 namespace deferred {
 namespace {
 
 // `t` restricted to [start, start + length) along `dim`: a kernel-level view (no dispatch).
-Tensor NarrowView(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
-  TensorLayout layout = t.layout();
-  layout.sizes[dim] = length;
-  layout.storage_offset += start * layout.strides[dim];
-  return MakeView(t, std::move(layout));
-}
-
 void CatKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
-  const Tensor& out = outputs[0];
-  if (out.numel() == 0) return;
-  const int64_t dim = WrapDim(call.attrs.Get<int64_t>("dim"), out.dim(), "cat");
-  int64_t start = 0;
-  for (const Tensor& input : call.inputs) {
-    // An input without elements adds nothing (and may be a 1-d one the shape rule skipped).
-    if (input.numel() == 0) continue;
-    const int64_t length = input.size(dim);
-    CastCopy(NarrowView(out, dim, start, length), input);
-    start += length;
+  for (const math::ViewCopy& copy : math::CatCopies(call, outputs[0])) {
+    CastCopy(copy.destination, copy.source);
   }
 }
 
 void StackKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
-  const Tensor& out = outputs[0];
-  const int64_t dim = WrapDim(call.attrs.Get<int64_t>("dim"), out.dim(), "stack");
-  for (size_t i = 0; i < call.inputs.size(); ++i) {
-    TensorLayout slot = out.layout();
-    slot.storage_offset += static_cast<int64_t>(i) * slot.strides[dim];
-    slot.sizes.erase(slot.sizes.begin() + dim);
-    slot.strides.erase(slot.strides.begin() + dim);
-    CastCopy(MakeView(out, std::move(slot)), call.inputs[i]);
+  for (const math::ViewCopy& copy : math::StackCopies(call, outputs[0])) {
+    CastCopy(copy.destination, copy.source);
   }
 }
 
-// Output dim d, of size repeats[d] * size, is viewed as two dims [repeats[d], size]; the
-// input, given leading dims of size 1, is broadcast along each first one.
 void RepeatKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
-  const Tensor& out = outputs[0];
-  const Tensor& input = call.inputs[0];
-  const Shape& repeats = call.attrs.Get<Shape>("repeats");
-  const int64_t lead = static_cast<int64_t>(repeats.size()) - input.dim();
-  TensorLayout tiles{{}, {}, out.storage_offset()};
-  TensorLayout source{{}, {}, input.storage_offset()};
-  for (int64_t d = 0; d < out.dim(); ++d) {
-    const int64_t size = d < lead ? 1 : input.size(d - lead);
-    const int64_t stride = d < lead ? 0 : input.stride(d - lead);
-    tiles.sizes.insert(tiles.sizes.end(), {repeats[d], size});
-    tiles.strides.insert(tiles.strides.end(), {size * out.stride(d), out.stride(d)});
-    source.sizes.insert(source.sizes.end(), {1, size});
-    source.strides.insert(source.strides.end(), {0, stride});
-  }
-  CastCopy(MakeView(out, std::move(tiles)), MakeView(input, std::move(source)));
+  const math::ViewCopy copy = math::RepeatCopy(call, outputs[0]);
+  CastCopy(copy.destination, copy.source);
 }
 
 // out = tril(input) (kLower) or triu(input); out may be input itself (the in-place forms).
@@ -105,31 +71,14 @@ void TriangleKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
-// x * y in the op-math type: integers wrap (computed unsigned), bools give x && y.
-template <typename M>
-M WrappingMultiply(M x, M y) {
-  if constexpr (std::is_same_v<M, bool>) {
-    return x && y;
-  } else if constexpr (std::is_integral_v<M>) {
-    using U = std::make_unsigned_t<M>;
-    return static_cast<M>(static_cast<U>(x) * static_cast<U>(y));
-  } else {
-    return x * y;
-  }
-}
-
 void OuterKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& out = outputs[0];
-  const Tensor a = CastIfNeeded(call.inputs[0], out.dtype());
+  const Tensor column = math::OuterColumn(CastIfNeeded(call.inputs[0], out.dtype()));
   const Tensor b = CastIfNeeded(call.inputs[1], out.dtype());
-  // a as an [n, 1] column, which broadcasts against b's [m] row.
-  const Tensor column = MakeView(a, TensorLayout{{a.size(0), 1}, {a.stride(0), 0},
-                                                 a.storage_offset()});
   VisitDType(out.dtype(), [&]<typename T>() {
     using M = typename OpMathOf<T>::type;
     MapElements<T, T, T>(
-        out, [](T x, T y) { return CastElement<T>(WrappingMultiply<M>(M(x), M(y))); },
-        {column, b});
+        out, [](T x, T y) { return math::ApplyBinary<T>(math::Mul(), x, M(y)); }, {column, b});
   });
 }
 

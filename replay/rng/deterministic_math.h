@@ -118,6 +118,17 @@ DEFERRED_HOST_DEVICE inline double Exp(double x);
 // near-halfway cases (within one ulp always).
 DEFERRED_HOST_DEVICE inline float Pow(float x, float y);
 
+// Float functions computed in double, from the deterministic double functions and IEEE
+// operations, and rounded to float once: correctly rounded but in rare near-halfway
+// cases (within one ulp always), with C's special values. Sin and Cos reduce their
+// argument exactly modulo 2*pi whatever its size (Payne-Hanek, 265 bits of 1/(2*pi)).
+DEFERRED_HOST_DEVICE inline float Expm1(float x);
+DEFERRED_HOST_DEVICE inline float Exp2(float x);
+DEFERRED_HOST_DEVICE inline float Log2(float x);
+DEFERRED_HOST_DEVICE inline float Tanh(float x);
+DEFERRED_HOST_DEVICE inline float Sin(float x);
+DEFERRED_HOST_DEVICE inline float Cos(float x);
+
 // Sets *s = sin(2*pi*u) and *c = cos(2*pi*u). u is reduced modulo 1/4 exactly, so the
 // accuracy holds for every finite u (Box–Muller passes u in [0, 1]), and results at
 // multiples of 1/4 are exact (sin(2*pi*0.5) = -0). An infinite u gives NaN for both, a NaN
@@ -761,6 +772,102 @@ DEFERRED_HOST_DEVICE inline float Pow(float x, float y) {
   }
   const float result = static_cast<float>(magnitude);
   return negative_result ? -result : result;
+}
+
+DEFERRED_HOST_DEVICE inline float Expm1(float x) {
+  const double d = x;
+  if (d != d || d == 0.0) return x;  // NaN; ±0 keeps its sign
+  // Below 2^-10 a series (its first omitted term is below 2^-50 relative); above, e^d - 1
+  // cancels at most 10 of double's 53 bits.
+  if (internal::Abs(d) < 0x1p-10) {
+    return static_cast<float>(d + d * d * (0.5 + d * (1.0 / 6 + d * (1.0 / 24 + d / 120))));
+  }
+  return static_cast<float>(Exp(d) - 1.0);
+}
+
+DEFERRED_HOST_DEVICE inline float Exp2(float x) {
+  constexpr double kLn2 = 0x1.62e42fefa39efp-1;
+  return static_cast<float>(Exp(static_cast<double>(x) * kLn2));
+}
+
+DEFERRED_HOST_DEVICE inline float Log2(float x) {
+  constexpr double kLog2E = 0x1.71547652b82fep0;  // 1 / ln 2
+  return static_cast<float>(Log(static_cast<double>(x)) * kLog2E);
+}
+
+DEFERRED_HOST_DEVICE inline float Tanh(float x) {
+  const double d = x;
+  if (d != d || d == 0.0) return x;
+  const double a = internal::Abs(d);
+  double t;
+  if (a < 0x1p-10) {
+    t = a - a * a * a * (1.0 / 3 - a * a * (2.0 / 15));
+  } else if (a > 10.0) {
+    t = 1.0;  // tanh(10) = 1 - 4e-9, which rounds to float's 1
+  } else {
+    const double e = Exp(2.0 * a);
+    t = (e - 1.0) / (e + 1.0);
+  }
+  return static_cast<float>(internal::WithSignOf(t, d));
+}
+
+namespace internal {
+
+// x / (2*pi) = quadrant / 4 + *turns + an integer, with *turns in [-1/8, 1/8] to double's
+// relative precision, for finite x: x times 1/(2*pi) in five double words, each product
+// split exactly (Fma) into two, their integer parts dropped, and the rest summed in
+// double-double.
+DEFERRED_HOST_DEVICE inline int ReduceTurns(float x, double* turns) {
+  constexpr double kInvTwoPi[5] = {0x1.45f306dc9c883p-3, -0x1.6b01ec5417056p-57,
+                                   -0x1.6447e493ad4cep-111, 0x1.e21c820ff28b2p-165,
+                                   -0x1.508510ea79237p-220};
+  const double d = x;
+  double sum = 0.0, error = 0.0;
+  const auto add = [&](double v) {
+    if (Abs(v) >= 1.0) v -= Rint(v);  // exact: drops whole turns
+    const double s = sum + v;
+    const double b = s - sum;
+    error += (sum - (s - b)) + (v - b);
+    sum = s;
+  };
+  for (const double c : kInvTwoPi) {
+    const double hi = d * c;
+    add(hi);
+    add(Fma(d, c, -hi));
+  }
+  const double quarters = Rint(4.0 * sum);
+  *turns = (sum - 0.25 * quarters) + error;
+  const int64_t q = static_cast<int64_t>(quarters) % 4;
+  return static_cast<int>(q < 0 ? q + 4 : q);
+}
+
+// sin(x) (want_sin) or cos(x) for finite x.
+DEFERRED_HOST_DEVICE inline double SinOrCos(float x, bool want_sin) {
+  double turns;
+  const int quadrant = ReduceTurns(x, &turns);
+  double s, c;
+  SinCos2Pi(turns, &s, &c);
+  // x = 2*pi*(quadrant / 4 + turns): each quadrant turns (s, c) a quarter further.
+  const int k = want_sin ? quadrant : quadrant + 1;
+  switch (k % 4) {
+    case 0: return s;
+    case 1: return c;
+    case 2: return -s;
+    default: return -c;
+  }
+}
+
+}  // namespace internal
+
+DEFERRED_HOST_DEVICE inline float Sin(float x) {
+  if (x == 0.0f) return x;  // keeps -0
+  if (!(internal::Abs(x) < internal::InfF())) return static_cast<float>(internal::NanD());
+  return static_cast<float>(internal::SinOrCos(x, true));
+}
+
+DEFERRED_HOST_DEVICE inline float Cos(float x) {
+  if (!(internal::Abs(x) < internal::InfF())) return static_cast<float>(internal::NanD());
+  return static_cast<float>(internal::SinOrCos(x, false));
 }
 
 }  // namespace deferred::detmath

@@ -245,6 +245,71 @@ TEST(DeterministicMathTest, PowFloatSpecialValuesAreCs) {
   }
 }
 
+// `f` against `reference` (a C library function in double, rounded to float) over random
+// floats of every exponent and sign, plus `extra` inputs: within one ulp everywhere, and
+// correctly rounded in all but rare halfway cases.
+void ExpectFloatFunction(const char* name, float (*f)(float), double (*reference)(double),
+                         const std::vector<float>& extra) {
+  std::mt19937_64 rng(kSeed);
+  std::vector<float> inputs = extra;
+  for (int i = 0; i < 300000; ++i) {
+    inputs.push_back(std::bit_cast<float>(static_cast<uint32_t>(rng())));
+  }
+  int64_t inexact = 0, finite = 0;
+  for (const float x : inputs) {
+    const float expected = static_cast<float>(reference(static_cast<double>(x)));
+    const float actual = f(x);
+    if (std::isnan(expected)) {
+      ASSERT_TRUE(std::isnan(actual)) << name << "(" << x << ") = " << actual;
+      continue;
+    }
+    ASSERT_FALSE(std::isnan(actual)) << name << "(" << x << ")";
+    ASSERT_EQ(std::signbit(actual), std::signbit(expected)) << name << "(" << x << ")";
+    const int64_t ulps = FloatUlps(std::abs(actual), std::abs(expected));
+    ASSERT_LE(ulps, 1) << name << "(" << std::hexfloat << x << ") = " << actual << ", expected "
+                       << expected;
+    inexact += ulps;
+    ++finite;
+  }
+  EXPECT_LT(inexact, finite / 10000 + 1) << name << ": correctly rounded but in rare cases";
+}
+
+// Floats near multiples of pi/2 (where sin or cos is tiny and the reduction must be exact)
+// and in the ranges the models use.
+std::vector<float> TrigInputs() {
+  std::vector<float> inputs = {0.0f, -0.0f, 1e-30f, -1e-30f, 0x1p-149f, 1.0f, -1.0f,
+                               std::numeric_limits<float>::max(), -3.0e38f, 1e30f,
+                               std::numeric_limits<float>::infinity(),
+                               -std::numeric_limits<float>::infinity(),
+                               std::numeric_limits<float>::quiet_NaN()};
+  for (int k = -200000; k <= 200000; k += 7) {
+    const float near = static_cast<float>(k * 1.5707963267948966);
+    inputs.push_back(near);
+    inputs.push_back(std::nextafter(near, 1e38f));
+    inputs.push_back(std::nextafter(near, -1e38f));
+  }
+  for (int i = 0; i < 20000; ++i) inputs.push_back(static_cast<float>(i) * 0.0625f);
+  return inputs;
+}
+
+TEST(DeterministicMathTest, SinAndCosFloatOverEveryFloat) {
+  const std::vector<float> inputs = TrigInputs();
+  ExpectFloatFunction("Sin", Sin, [](double x) { return std::sin(x); }, inputs);
+  ExpectFloatFunction("Cos", Cos, [](double x) { return std::cos(x); }, inputs);
+}
+
+TEST(DeterministicMathTest, Expm1Exp2Log2TanhFloatOverEveryFloat) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> specials = {0.0f, -0.0f, inf, -inf, 1.0f, 2.0f, 8.0f, 0.5f, -1.0f,
+                                       3.0f, -149.0f, 127.0f, 128.0f, 88.7f, -103.9f, 1e-8f,
+                                       -1e-8f, 9.0f, 10.0f, -10.0f,
+                                       std::numeric_limits<float>::quiet_NaN()};
+  ExpectFloatFunction("Expm1", Expm1, [](double x) { return std::expm1(x); }, specials);
+  ExpectFloatFunction("Exp2", Exp2, [](double x) { return std::exp2(x); }, specials);
+  ExpectFloatFunction("Log2", Log2, [](double x) { return std::log2(x); }, specials);
+  ExpectFloatFunction("Tanh", Tanh, [](double x) { return std::tanh(x); }, specials);
+}
+
 TEST(DeterministicMathTest, LogDoubleWithinOneUlp) {
   SCOPED_TRACE(kSeed);
   const std::function<double(double)> f = [](double x) { return Log(x); };
