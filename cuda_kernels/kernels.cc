@@ -20,7 +20,8 @@ namespace deferred::cuda {
 namespace {
 
 // `t` itself, or a contiguous copy of it on its device when it shares storage with `other`:
-// a copy reads every source element before any is written only on the host.
+// a GPU's threads copy elements in no order, so a source that the copy overwrites must be
+// set aside first (the CPU's copy_ snapshots it likewise).
 Tensor ApartFrom(const Tensor& t, const Tensor& other, const KernelLaunchers& launchers) {
   if (t.storage() != other.storage()) return t;
   const Tensor aside = AllocateTensor(t.sizes(), t.dtype(), t.device());
@@ -64,7 +65,8 @@ uint64_t ScalarBits(MathOf<T> value) {
   return bits;
 }
 
-const void* FlatData(const Tensor& t) {
+// The device address of contiguous `t`'s first element.
+void* FlatData(const Tensor& t) {
   return t.storage()->data() + t.storage_offset() * ElementSize(t.dtype());
 }
 
@@ -109,7 +111,7 @@ Kernel BinaryKernel(const std::string& name, ElementwiseOp op, bool comparison,
       args.b = FlatData(flat_b);
     }
     args.a = FlatData(flat_a);
-    args.out = result.storage()->data() + result.storage_offset() * ElementSize(result.dtype());
+    args.out = FlatData(result);
     launchers->elementwise(args, out.device().index());
     WriteBack(result, out, *launchers);
   };
@@ -131,7 +133,7 @@ Kernel UnaryKernel(const std::string& name, ElementwiseOp op,
         args.scalar_hi = ScalarBits<T>(call.attrs.Get<Scalar>("max").to<MathOf<T>>());
       });
     }
-    args.out = result.storage()->data() + result.storage_offset() * ElementSize(result.dtype());
+    args.out = FlatData(result);
     launchers->elementwise(args, out.device().index());
     WriteBack(result, out, *launchers);
   };
@@ -153,7 +155,7 @@ Kernel WhereKernel(std::shared_ptr<const KernelLaunchers> launchers) {
                          .a = FlatData(a),
                          .b = FlatData(b),
                          .condition = static_cast<const bool*>(FlatData(condition))};
-    args.out = result.storage()->data() + result.storage_offset() * ElementSize(result.dtype());
+    args.out = FlatData(result);
     launchers->elementwise(args, out.device().index());
     WriteBack(result, out, *launchers);
   };
@@ -193,9 +195,9 @@ constexpr std::pair<const char*, ElementwiseOp> kUnaryOps[] = {
     {"rsqrt", ElementwiseOp::kRsqrt},     {"reciprocal", ElementwiseOp::kReciprocal},
     {"sigmoid", ElementwiseOp::kSigmoid}, {"floor", ElementwiseOp::kFloor},
     {"ceil", ElementwiseOp::kCeil},       {"round", ElementwiseOp::kRound},
-    {"clamp", ElementwiseOp::kClamp},   {"sin", ElementwiseOp::kSin},
-    {"cos", ElementwiseOp::kCos},       {"tanh", ElementwiseOp::kTanh},
-    {"log2", ElementwiseOp::kLog2},     {"exp2", ElementwiseOp::kExp2},
+    {"clamp", ElementwiseOp::kClamp},     {"sin", ElementwiseOp::kSin},
+    {"cos", ElementwiseOp::kCos},         {"tanh", ElementwiseOp::kTanh},
+    {"log2", ElementwiseOp::kLog2},       {"exp2", ElementwiseOp::kExp2},
     {"expm1", ElementwiseOp::kExpm1},
 };
 
@@ -249,7 +251,7 @@ Kernel OuterKernel(std::shared_ptr<const KernelLaunchers> launchers) {
                          .n = out.numel(),
                          .a = FlatData(a),
                          .b = FlatData(b)};
-    args.out = result.storage()->data() + result.storage_offset() * ElementSize(result.dtype());
+    args.out = FlatData(result);
     launchers->elementwise(args, out.device().index());
     WriteBack(result, out, *launchers);
   };

@@ -29,7 +29,9 @@ class GpuTest : public ::testing::Test {
   }
 };
 
-TEST_F(GpuTest, EagerOpsEqualTheCpu) { ExpectEagerOpsEqualCpu(Device::CUDA(0), TestSeedBase() + 1); }
+TEST_F(GpuTest, EagerOpsEqualTheCpu) {
+  ExpectEagerOpsEqualCpu(Device::CUDA(0), TestSeedBase() + 1);
+}
 
 TEST_F(GpuTest, EveryLayerAndModelAndShardEqualsTheCpu) {
   for (const auto& [name, factory] : DeviceEquivalenceModels()) {
@@ -45,10 +47,11 @@ TEST_F(GpuTest, Gpt2SmallMaterializesOnTheGpuWithoutHostTensorData) {
   absl::StatusOr<std::shared_ptr<nn::Module>> on_gpu = deferred_init(factory);
   ASSERT_TRUE(on_gpu.ok()) << on_gpu.status();
   const AllocationStats host_before = GetAllocationStats();
+  const int64_t fallbacks_before = cuda::HostFallbackCount();
   ASSERT_TRUE(materialize_module(**on_gpu, {.device = Device::CUDA(0)}).ok());
   EXPECT_EQ(GetAllocationStats().total_bytes, host_before.total_bytes)
       << "materialize_module on cuda:0 allocated host tensor data";
-  EXPECT_EQ(cuda::HostFallbackCount(), 0);
+  EXPECT_EQ(cuda::HostFallbackCount(), fallbacks_before) << "a host fallback ran";
   manual_seed(0);
   absl::StatusOr<std::shared_ptr<nn::Module>> on_cpu = deferred_init(factory);
   ASSERT_TRUE(on_cpu.ok());
