@@ -79,48 +79,61 @@ template <typename T>
 void BM_SigmoidDetmath(benchmark::State& s) {
   Map<T>(s, [](T x) { return T(1) / (T(1) + detmath::Exp(-x)); });
 }
-void BM_PowFloatLibm(benchmark::State& s) {
-  Map<float>(s, [](float x) { return std::pow(x, 0.37f); });
+template <typename T>
+void BM_PowLibm(benchmark::State& s) {
+  Map<T>(s, [](T x) { return std::pow(x, T(0.37)); });
 }
-void BM_PowFloatDetmath(benchmark::State& s) {
-  Map<float>(s, [](float x) { return detmath::Pow(x, 0.37f); });
+template <typename T>
+void BM_PowDetmath(benchmark::State& s) {
+  Map<T>(s, [](T x) { return detmath::Pow(x, T(0.37)); });
 }
-
+template <typename T>
 void BM_SinLibm(benchmark::State& s) {
-  Map<float>(s, [](float x) { return std::sin(x); });
+  Map<T>(s, [](T x) { return std::sin(x); });
 }
+template <typename T>
 void BM_SinDetmath(benchmark::State& s) {
-  Map<float>(s, [](float x) { return detmath::Sin(x); });
+  Map<T>(s, [](T x) { return detmath::Sin(x); });
 }
+template <typename T>
 void BM_CosLibm(benchmark::State& s) {
-  Map<float>(s, [](float x) { return std::cos(x); });
+  Map<T>(s, [](T x) { return std::cos(x); });
 }
+template <typename T>
 void BM_CosDetmath(benchmark::State& s) {
-  Map<float>(s, [](float x) { return detmath::Cos(x); });
+  Map<T>(s, [](T x) { return detmath::Cos(x); });
 }
+template <typename T>
 void BM_TanhLibm(benchmark::State& s) {
-  Map<float>(s, [](float x) { return std::tanh(x); });
+  Map<T>(s, [](T x) { return std::tanh(x); });
 }
+template <typename T>
 void BM_TanhDetmath(benchmark::State& s) {
-  Map<float>(s, [](float x) { return detmath::Tanh(x); });
+  Map<T>(s, [](T x) { return detmath::Tanh(x); });
 }
+template <typename T>
 void BM_Log2Libm(benchmark::State& s) {
-  Map<float>(s, [](float x) { return std::log2(x); });
+  Map<T>(s, [](T x) { return std::log2(x); });
 }
+template <typename T>
 void BM_Log2Detmath(benchmark::State& s) {
-  Map<float>(s, [](float x) { return detmath::Log2(x); });
+  Map<T>(s, [](T x) { return detmath::Log2(x); });
 }
+template <typename T>
 void BM_Exp2Libm(benchmark::State& s) {
-  Map<float>(s, [](float x) { return std::exp2(x); });
+  Map<T>(s, [](T x) { return std::exp2(x); });
 }
+template <typename T>
 void BM_Exp2Detmath(benchmark::State& s) {
-  Map<float>(s, [](float x) { return detmath::Exp2(x); });
+  Map<T>(s, [](T x) { return detmath::Exp2(x); });
 }
+template <typename T>
 void BM_Expm1Libm(benchmark::State& s) {
-  Map<float>(s, [](float x) { return std::expm1(x); });
+  Map<T>(s, [](T x) { return std::expm1(x); });
 }
+template <typename T>
 void BM_Expm1Detmath(benchmark::State& s) {
-  Map<float>(s, [](float x) { return detmath::Expm1(x); });
+  Map<T>(s, [](T x) { return detmath::Expm1(x); });
 }
 
 BENCHMARK_TEMPLATE(BM_ExpLibm, float);
@@ -139,20 +152,34 @@ BENCHMARK_TEMPLATE(BM_ErfLibm, double);
 BENCHMARK_TEMPLATE(BM_ErfDetmath, double);
 BENCHMARK_TEMPLATE(BM_SigmoidLibm, float);
 BENCHMARK_TEMPLATE(BM_SigmoidDetmath, float);
-BENCHMARK(BM_PowFloatLibm);
-BENCHMARK(BM_PowFloatDetmath);
-BENCHMARK(BM_SinLibm);
-BENCHMARK(BM_SinDetmath);
-BENCHMARK(BM_CosLibm);
-BENCHMARK(BM_CosDetmath);
-BENCHMARK(BM_TanhLibm);
-BENCHMARK(BM_TanhDetmath);
-BENCHMARK(BM_Log2Libm);
-BENCHMARK(BM_Log2Detmath);
-BENCHMARK(BM_Exp2Libm);
-BENCHMARK(BM_Exp2Detmath);
-BENCHMARK(BM_Expm1Libm);
-BENCHMARK(BM_Expm1Detmath);
+BENCHMARK_TEMPLATE(BM_PowLibm, float);
+BENCHMARK_TEMPLATE(BM_PowDetmath, float);
+BENCHMARK_TEMPLATE(BM_PowLibm, double);
+BENCHMARK_TEMPLATE(BM_PowDetmath, double);
+BENCHMARK_TEMPLATE(BM_SinLibm, float);
+BENCHMARK_TEMPLATE(BM_SinDetmath, float);
+BENCHMARK_TEMPLATE(BM_SinLibm, double);
+BENCHMARK_TEMPLATE(BM_SinDetmath, double);
+BENCHMARK_TEMPLATE(BM_CosLibm, float);
+BENCHMARK_TEMPLATE(BM_CosDetmath, float);
+BENCHMARK_TEMPLATE(BM_CosLibm, double);
+BENCHMARK_TEMPLATE(BM_CosDetmath, double);
+BENCHMARK_TEMPLATE(BM_TanhLibm, float);
+BENCHMARK_TEMPLATE(BM_TanhDetmath, float);
+BENCHMARK_TEMPLATE(BM_TanhLibm, double);
+BENCHMARK_TEMPLATE(BM_TanhDetmath, double);
+BENCHMARK_TEMPLATE(BM_Log2Libm, float);
+BENCHMARK_TEMPLATE(BM_Log2Detmath, float);
+BENCHMARK_TEMPLATE(BM_Log2Libm, double);
+BENCHMARK_TEMPLATE(BM_Log2Detmath, double);
+BENCHMARK_TEMPLATE(BM_Exp2Libm, float);
+BENCHMARK_TEMPLATE(BM_Exp2Detmath, float);
+BENCHMARK_TEMPLATE(BM_Exp2Libm, double);
+BENCHMARK_TEMPLATE(BM_Exp2Detmath, double);
+BENCHMARK_TEMPLATE(BM_Expm1Libm, float);
+BENCHMARK_TEMPLATE(BM_Expm1Detmath, float);
+BENCHMARK_TEMPLATE(BM_Expm1Libm, double);
+BENCHMARK_TEMPLATE(BM_Expm1Detmath, double);
 
 }  // namespace
 }  // namespace deferred

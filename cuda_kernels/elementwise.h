@@ -27,7 +27,6 @@ enum class ElementwiseOp : uint8_t {
   // unary: out = fn(a)
   kNeg, kAbs, kSign, kExp, kLog, kLog1p, kErf, kSqrt, kRsqrt, kReciprocal, kSigmoid,
   kFloor, kCeil, kRound,
-  // unary, float and 16-bit floats only (replay/math/elementwise_ops.h)
   kSin, kCos, kTanh, kLog2, kExp2, kExpm1,
   // out = clamp(a, lo, hi); out = c ? a : b
   kClamp, kWhere,
@@ -51,9 +50,6 @@ struct ElementwiseArgs {
 };
 
 // ---- Work items: one element each ----
-
-template <typename T>
-using MathOf = typename OpMathOf<T>::type;
 
 template <typename T>
 DEFERRED_HOST_DEVICE inline MathOf<T> ScalarFromBits(uint64_t bits) {
@@ -176,29 +172,6 @@ void LaunchUnary(const ElementwiseArgs& args, Fn fn, Launch& launch) {
   launch(UnaryMap<Fn, T>{args.n, fn, static_cast<const T*>(args.a), static_cast<T*>(args.out)});
 }
 
-// A unary op with no float64 form on the device: the host side refuses float64 before
-// launching (FloatOnlyOnDevice), so none is instantiated.
-template <typename T, typename Fn, typename Launch>
-void LaunchFloatOnly(const ElementwiseArgs& args, Fn fn, Launch& launch) {
-  if constexpr (!std::is_same_v<MathOf<T>, double>) LaunchUnary<T>(args, fn, launch);
-}
-
-// Whether `op` has no float64 form on a CUDA device (pow and the float-only unary ops).
-inline bool FloatOnlyOnDevice(ElementwiseOp op) {
-  switch (op) {
-    case ElementwiseOp::kPow:
-    case ElementwiseOp::kSin:
-    case ElementwiseOp::kCos:
-    case ElementwiseOp::kTanh:
-    case ElementwiseOp::kLog2:
-    case ElementwiseOp::kExp2:
-    case ElementwiseOp::kExpm1:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // Calls launch(work) with the work of `args`.
 template <typename Launch>
 void RunElementwise(const ElementwiseArgs& args, Launch&& launch) {
@@ -217,11 +190,7 @@ void RunElementwise(const ElementwiseArgs& args, Launch&& launch) {
       case ElementwiseOp::kMinimum:
         return LaunchBinary<T>(args, math::Minimum(), launch);
       case ElementwiseOp::kPow:
-        // No float64 pow on the device: refused before launching (FloatOnlyOnDevice).
-        if constexpr (!std::is_same_v<MathOf<T>, double>) {
-          return LaunchBinary<T>(args, math::Pow(), launch);
-        }
-        return;
+        return LaunchBinary<T>(args, math::Pow(), launch);
       case ElementwiseOp::kEq:
         return LaunchBinary<T>(args, math::Eq(), launch);
       case ElementwiseOp::kNe:
@@ -263,17 +232,17 @@ void RunElementwise(const ElementwiseArgs& args, Launch&& launch) {
       case ElementwiseOp::kRound:
         return LaunchUnary<T>(args, math::Round(), launch);
       case ElementwiseOp::kSin:
-        return LaunchFloatOnly<T>(args, math::Sin(), launch);
+        return LaunchUnary<T>(args, math::Sin(), launch);
       case ElementwiseOp::kCos:
-        return LaunchFloatOnly<T>(args, math::Cos(), launch);
+        return LaunchUnary<T>(args, math::Cos(), launch);
       case ElementwiseOp::kTanh:
-        return LaunchFloatOnly<T>(args, math::Tanh(), launch);
+        return LaunchUnary<T>(args, math::Tanh(), launch);
       case ElementwiseOp::kLog2:
-        return LaunchFloatOnly<T>(args, math::Log2(), launch);
+        return LaunchUnary<T>(args, math::Log2(), launch);
       case ElementwiseOp::kExp2:
-        return LaunchFloatOnly<T>(args, math::Exp2(), launch);
+        return LaunchUnary<T>(args, math::Exp2(), launch);
       case ElementwiseOp::kExpm1:
-        return LaunchFloatOnly<T>(args, math::Expm1(), launch);
+        return LaunchUnary<T>(args, math::Expm1(), launch);
       case ElementwiseOp::kClamp:
         return launch(ClampMap<T>{args.n, static_cast<const T*>(args.a),
                                   ScalarFromBits<T>(args.scalar), ScalarFromBits<T>(args.scalar_hi),

@@ -53,6 +53,18 @@ HostBackedDeviceMemory& InstallEmulatedCudaDevice() {
               RunTriangle(args,
                           [](const auto& triangle) { EmulateLaunch(triangle, NextOrderSeed()); });
             },
+        .reduction =
+            [](const ReductionArgs& args, int) {
+              RunReduction(args, [](const auto& work) { EmulateLaunch(work, NextOrderSeed()); });
+            },
+        .lines =
+            [](const LineArgs& args, int) {
+              RunLines(args, [](const auto& work) { EmulateLaunch(work, NextOrderSeed()); });
+            },
+        .matmul =
+            [](const MatmulArgs& args, int) {
+              RunMatmul(args, [](const auto& work) { EmulateLaunch(work, NextOrderSeed()); });
+            },
     });
     return m;
   }();

@@ -44,6 +44,18 @@ const bool registered = RegisterCudaKernels(KernelLaunchers{
         [](const TriangleArgs& args, int device) {
           ThrowIfError(StatusOf(LaunchTriangle(args, StreamOrThrow(device)), "tril/triu"));
         },
+    .reduction =
+        [](const ReductionArgs& args, int device) {
+          ThrowIfError(StatusOf(LaunchReduction(args, StreamOrThrow(device)), "reduction"));
+        },
+    .lines =
+        [](const LineArgs& args, int device) {
+          ThrowIfError(StatusOf(LaunchLines(args, StreamOrThrow(device)), "cumsum/argsort"));
+        },
+    .matmul =
+        [](const MatmulArgs& args, int device) {
+          ThrowIfError(StatusOf(LaunchMatmul(args, StreamOrThrow(device)), "matmul"));
+        },
 });
 
 }  // namespace

@@ -7,7 +7,9 @@
 #include "cuda_kernels/gpu_launch.h"
 #include "cuda_kernels/indexed_fill.h"
 #include "cuda_kernels/launch_config.h"
+#include "cuda_kernels/matmul.h"
 #include "cuda_kernels/random_fill.h"
+#include "cuda_kernels/reduction.h"
 #include "cuda_kernels/strided_copy.h"
 #include "cuda_kernels/triangle.h"
 
@@ -68,6 +70,24 @@ cudaError_t LaunchIndexedFill(const IndexedFillArgs& args, cudaStream_t stream) 
 cudaError_t LaunchTriangle(const TriangleArgs& args, cudaStream_t stream) {
   cudaError_t error = cudaSuccess;
   RunTriangle(args, [&](const auto& triangle) { error = Launch(triangle, stream); });
+  return error;
+}
+
+cudaError_t LaunchReduction(const ReductionArgs& args, cudaStream_t stream) {
+  cudaError_t error = cudaSuccess;
+  RunReduction(args, [&](const auto& reduction) { error = Launch(reduction, stream); });
+  return error;
+}
+
+cudaError_t LaunchLines(const LineArgs& args, cudaStream_t stream) {
+  cudaError_t error = cudaSuccess;
+  RunLines(args, [&](const auto& lines) { error = Launch(lines, stream); });
+  return error;
+}
+
+cudaError_t LaunchMatmul(const MatmulArgs& args, cudaStream_t stream) {
+  cudaError_t error = cudaSuccess;
+  RunMatmul(args, [&](const auto& matmul) { error = Launch(matmul, stream); });
   return error;
 }
 

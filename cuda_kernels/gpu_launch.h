@@ -6,7 +6,9 @@
 #include "cuda_kernels/constant_fill.h"
 #include "cuda_kernels/elementwise.h"
 #include "cuda_kernels/indexed_fill.h"
+#include "cuda_kernels/matmul.h"
 #include "cuda_kernels/random_fill.h"
+#include "cuda_kernels/reduction.h"
 #include "cuda_kernels/strided_copy.h"
 #include "cuda_kernels/triangle.h"
 
@@ -22,6 +24,9 @@ cudaError_t LaunchStridedCopy(const StridedCopyArgs& args, cudaStream_t stream);
 cudaError_t LaunchElementwise(const ElementwiseArgs& args, cudaStream_t stream);
 cudaError_t LaunchIndexedFill(const IndexedFillArgs& args, cudaStream_t stream);
 cudaError_t LaunchTriangle(const TriangleArgs& args, cudaStream_t stream);
+cudaError_t LaunchReduction(const ReductionArgs& args, cudaStream_t stream);
+cudaError_t LaunchLines(const LineArgs& args, cudaStream_t stream);
+cudaError_t LaunchMatmul(const MatmulArgs& args, cudaStream_t stream);
 
 }  // namespace deferred::cuda
 

@@ -7,7 +7,9 @@
 
 #include "fake_tensor/error.h"
 #include "fake_tensor/region_rules.h"
+#include "fake_tensor/shape.h"
 #include "replay/math/index_values_of.h"
+#include "replay/math/reduction_walks.h"
 
 namespace deferred::cuda {
 namespace {
@@ -163,6 +165,109 @@ TriangleArgs TriangleArgsOf(const OpCall& call, const Tensor& out) {
   args.lower = name == "tril" || name == "tril_";
   args.input = DataOf(name, input);
   args.out = DataOf(name, out);
+  return args;
+}
+
+ReductionArgs ReductionArgsOf(const OpCall& call, const Tensor& out) {
+  const std::string& name = call.def->name;
+  const Tensor& input = call.inputs[0];
+  const math::ReductionWalk walk = math::ReductionWalkOf(call, out);
+  ReductionArgs args;
+  args.kept = LayoutOf(name, walk.kept_sizes, walk.kept_output_strides,
+                       walk.kept_input_strides, 0);
+  if (static_cast<int64_t>(walk.reduced_sizes.size()) > kMaxLayoutDims) {
+    ThrowError("%s: the CUDA kernel reduces at most %d dims after merging, not those of %s",
+               name, kMaxLayoutDims, input.ToString());
+  }
+  args.reduced.ndim = static_cast<int32_t>(walk.reduced_sizes.size());
+  for (int d = 0; d < args.reduced.ndim; ++d) {
+    args.reduced.sizes[d] = walk.reduced_sizes[d];
+    args.reduced.strides[d] = walk.reduced_strides[d];
+  }
+  args.reduced.count = walk.count;
+  if (name == "sum") {
+    args.op = ReduceOp::kSum;
+  } else if (name == "mean") {
+    args.op = ReduceOp::kMean;
+  } else if (name == "var" || name == "std") {
+    args.op = name == "var" ? ReduceOp::kVar : ReduceOp::kStd;
+    args.correction = static_cast<double>(call.attrs.Get<int64_t>("correction"));
+  } else if (name == "min") {
+    args.op = ReduceOp::kMin;
+  } else if (name == "max") {
+    args.op = ReduceOp::kMax;
+  } else {
+    ThrowError("%s has no CUDA reduction", name);
+  }
+  args.dtype = input.dtype();
+  args.input = DataOf(name, input);
+  args.out = DataOf(name, out);
+  return args;
+}
+
+LineArgs LineArgsOf(const OpCall& call, const Tensor& out) {
+  const std::string& name = call.def->name;
+  const math::LineWalk walk = math::LineWalkOf(call, out);
+  LineArgs args;
+  args.lines = LayoutOf(name, walk.line_sizes, walk.out_strides, walk.in_strides, 0);
+  args.length = walk.length;
+  args.in_step = walk.in_step;
+  args.out_step = walk.out_step;
+  if (name == "cumsum") {
+    args.op = LineOp::kCumsum;
+    args.start = call.attrs.Get<int64_t>("start");
+  } else if (name == "argsort") {
+    args.op = LineOp::kArgsort;
+    args.descending = call.attrs.Get<bool>("descending");
+  } else {
+    ThrowError("%s has no CUDA kernel over lines", name);
+  }
+  args.dtype = call.inputs[0].dtype();
+  args.input = DataOf(name, call.inputs[0]);
+  args.out = DataOf(name, out);
+  return args;
+}
+
+MatmulArgs MatmulArgsOf(const Tensor& out, const Tensor& a, const Tensor& b,
+                        const Tensor& a_packed, const Tensor& b_packed) {
+  MatmulArgs args;
+  args.dtype = out.dtype();
+  args.n = a.dim() >= 2 ? a.size(-2) : 1;
+  args.k = a.size(-1);
+  args.m = b.dim() >= 2 ? b.size(-1) : 1;
+  args.numel = out.numel();
+  // a as [a_batch..., n, k] and b as [b_batch..., k, m]: a 1-d a is a row, a 1-d b a column.
+  const Shape a_batch(a.sizes().begin(), a.sizes().end() - std::min<int64_t>(a.dim(), 2));
+  const Shape b_batch(b.sizes().begin(), b.sizes().end() - std::min<int64_t>(b.dim(), 2));
+  const Shape batch = BroadcastShapes(a_batch, b_batch, "matmul");
+  const int64_t batch_dims = static_cast<int64_t>(batch.size());
+  if (batch_dims > kMaxLayoutDims) {
+    ThrowError("matmul: the CUDA kernel takes at most %d batch dims, not those of %s",
+               kMaxLayoutDims, out.ToString());
+  }
+  args.batch_ndim = static_cast<int32_t>(batch_dims);
+  args.out_row_stride = a.dim() >= 2 ? out.stride(batch_dims) : 0;
+  args.out_col_stride = b.dim() >= 2 ? out.stride(-1) : 0;
+  // Packed operands: matrix q of an operand starts at q * (its matrix size), q row-major
+  // over its own batch dims, which align with the batch's trailing dims.
+  const auto operand_strides = [&](const Shape& own, int64_t matrix_size, int64_t* strides) {
+    const int64_t lead = batch_dims - static_cast<int64_t>(own.size());
+    int64_t step = matrix_size;
+    for (int64_t d = static_cast<int64_t>(own.size()) - 1; d >= 0; --d) {
+      strides[lead + d] = own[d] == 1 ? 0 : step;
+      step *= own[d];
+    }
+  };
+  operand_strides(a_batch, args.n * args.k, args.a_strides);
+  operand_strides(b_batch, args.k * args.m, args.b_strides);
+  for (int64_t d = 0; d < batch_dims; ++d) {
+    args.batch_sizes[d] = batch[d];
+    args.out_strides[d] = out.stride(d);
+  }
+  // With k = 0 the operands are empty (perhaps without storage) and never read.
+  args.a = args.k == 0 ? nullptr : DataOf("matmul", a_packed);
+  args.b = args.k == 0 ? nullptr : DataOf("matmul", b_packed);
+  args.out = DataOf("matmul", out);
   return args;
 }
 

@@ -6,7 +6,9 @@
 
 #include "cuda_kernels/constant_fill.h"
 #include "cuda_kernels/indexed_fill.h"
+#include "cuda_kernels/matmul.h"
 #include "cuda_kernels/random_fill.h"
+#include "cuda_kernels/reduction.h"
 #include "cuda_kernels/strided_copy.h"
 #include "cuda_kernels/triangle.h"
 #include "fake_tensor/op_registry.h"
@@ -43,6 +45,19 @@ IndexedFillArgs IndexedFillArgsOf(const OpCall& call, const Tensor& out);
 // tril or triu (in place or not) of `call` writing `out`. Throws `Error` like
 // RandomFillArgsOf.
 TriangleArgs TriangleArgsOf(const OpCall& call, const Tensor& out);
+
+// Reduction `call` (sum, mean, var, std, min, max) writing `out`. Throws `Error` like
+// RandomFillArgsOf.
+ReductionArgs ReductionArgsOf(const OpCall& call, const Tensor& out);
+
+// cumsum or argsort `call` writing `out`. Throws `Error` like RandomFillArgsOf.
+LineArgs LineArgsOf(const OpCall& call, const Tensor& out);
+
+// matmul(a, b) writing `out`, reading a_packed and b_packed: a and b in out's op-math
+// dtype, contiguous (the CPU kernel's operands). Throws `Error` for more than
+// kMaxLayoutDims batch dims.
+MatmulArgs MatmulArgsOf(const Tensor& out, const Tensor& a, const Tensor& b,
+                        const Tensor& a_packed, const Tensor& b_packed);
 
 // The copy of `src` into `dst` (both on the device that runs it), src broadcast to dst's
 // sizes as the CPU's copy_ broadcasts it, for op `op` (named in errors). Throws `Error`

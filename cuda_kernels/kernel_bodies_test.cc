@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -15,13 +17,16 @@
 #include "cuda_kernels/grid_emulator.h"
 #include "cuda_kernels/kernel_args.h"
 #include "cuda_kernels/launch_config.h"
+#include "cuda_kernels/matmul.h"
 #include "cuda_kernels/random_fill.h"
+#include "cuda_kernels/reduction.h"
 #include "cuda_kernels/strided_copy.h"
 #include "fake_tensor/op_registry.h"
 #include "fake_tensor/ops/factories.h"
 #include "fake_tensor/ops/views.h"
 #include "fake_tensor/shape.h"
 #include "gtest/gtest.h"
+#include "tests/equivalence.h"
 #include "tests/test_seed.h"
 
 namespace deferred::cuda {
@@ -53,6 +58,19 @@ OpCall CallOf(const std::string& name, const Tensor& out, Attrs attrs) {
 std::string StorageBytes(const Tensor& t) {
   const std::byte* data = t.storage()->data();
   return std::string(reinterpret_cast<const char*>(data), t.storage()->nbytes());
+}
+
+// StorageBytes with every NaN element of `t`'s dtype made one pattern: how reductions and
+// matmul compare, since a NaN result's bits are the hardware's (TensorsEqualUpToNanBits).
+std::string StorageBytesUpToNanBits(const Tensor& t) {
+  std::string bytes = StorageBytes(t);
+  const size_t element = static_cast<size_t>(ElementSize(t.dtype()));
+  for (size_t i = 0; i + element <= bytes.size(); i += element) {
+    if (IsNanElement(reinterpret_cast<const std::byte*>(bytes.data() + i), t.dtype())) {
+      bytes.replace(i, element, element, '\xff');
+    }
+  }
+  return bytes;
 }
 
 // A tensor of `sizes` and `dtype` whose layout is drawn: contiguous, permuted, or a
@@ -264,6 +282,153 @@ TEST(StridedCopyTest, EmulatedGridEqualsCpuKernelsBitwise) {
         << cpu_out.ToString();
   }
   EXPECT_GT(broadcast, 500);
+}
+
+// Values with ties, signed zeros, infinities and NaNs (where T has them), so that the
+// order of additions, the NaN rules and the tie-breaking of argsort all show.
+template <typename T>
+T DrawValue(std::mt19937_64& rng) {
+  constexpr double kValues[] = {-1.5, 0.0, -0.0, 2.25, 1e8, -3.0, 7.0};
+  const double inf = std::numeric_limits<double>::infinity();
+  switch (rng() % 10) {
+    case 0:
+      return CastElement<T>(std::numeric_limits<double>::quiet_NaN());
+    case 1:
+      return CastElement<T>(rng() % 2 ? inf : -inf);
+    case 2:
+    case 3:
+    case 4:
+      return CastElement<T>(kValues[rng() % std::size(kValues)]);
+    default:
+      return CastElement<T>(std::normal_distribution<double>(0.0, 100.0)(rng));
+  }
+}
+
+// A reduction (sum, mean, var, std, min, max) or line op (cumsum, argsort) drawn with its
+// attrs and an input of a dtype it takes, in a drawn layout.
+OpCall DrawReductionCall(std::mt19937_64& rng) {
+  constexpr const char* kOps[] = {"sum", "mean", "var", "std", "min", "max", "cumsum", "argsort"};
+  const std::string name = kOps[rng() % std::size(kOps)];
+  const bool floating_only = name == "mean" || name == "var" || name == "std";
+  const DType floating[] = {DType::kFloat32, DType::kFloat64, DType::kFloat16, DType::kBFloat16};
+  const DType dtype = floating_only ? floating[rng() % std::size(floating)]
+                                    : kAllDTypes[rng() % std::size(kAllDTypes)];
+  const bool lines = name == "cumsum" || name == "argsort";
+  Shape sizes(rng() % 4 + (lines ? 1 : 0));
+  // Empty dims too, but not for min and max, which refuse to reduce them.
+  const bool may_be_empty = name != "min" && name != "max";
+  for (int64_t& size : sizes) {
+    size = static_cast<int64_t>(rng() % 7) + (may_be_empty && rng() % 16 == 0 ? 0 : 1);
+  }
+  const Tensor input = DrawOutput(sizes, dtype, rng);
+  VisitDType(dtype, [&]<typename T>() {
+    T* data = reinterpret_cast<T*>(input.storage()->data());
+    for (int64_t i = 0; i < input.storage()->nbytes() / static_cast<int64_t>(sizeof(T)); ++i) {
+      data[i] = DrawValue<T>(rng);
+    }
+  });
+  const int64_t rank = static_cast<int64_t>(sizes.size());
+  Attrs attrs;
+  if (lines) {
+    const int64_t dim = static_cast<int64_t>(rng() % rank) - (rng() % 2 ? rank : 0);
+    attrs.Set("dim", dim);
+    if (name == "cumsum") {
+      attrs.Set("start", static_cast<int64_t>(rng() % (sizes[WrapDim(dim, rank, name)] + 1)));
+    } else {
+      attrs.Set("descending", rng() % 2 == 0);
+    }
+  } else {
+    Shape dims;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (rng() % 2) dims.push_back(rng() % 2 ? d : d - rank);
+    }
+    attrs.Set("dims", dims);
+    attrs.Set("keepdim", rng() % 2 == 0);
+    if (name == "var" || name == "std") attrs.Set("correction", static_cast<int64_t>(rng() % 3));
+  }
+  return OpCall{&OpRegistry::Global().Get(name), {input}, std::move(attrs)};
+}
+
+// Every reduction and line op over drawn dims, layouts and values equals the CPU kernel
+// bitwise, and writes nothing outside its output.
+TEST(ReductionTest, EmulatedGridEqualsCpuKernelsBitwise) {
+  std::mt19937_64 rng(TestSeedBase() + 29);
+  std::map<std::string, int> trials;
+  for (int trial = 0; trial < 3000; ++trial) {
+    const OpCall call = DrawReductionCall(rng);
+    const TensorSpec spec = OutputSpecsOf(call)[0];
+    std::mt19937_64 same_layout = rng;
+    const Tensor cpu_out = DrawOutput(spec.sizes, spec.dtype, rng);
+    const Tensor emulated_out = DrawOutput(spec.sizes, spec.dtype, same_layout);
+    call.def->kernel(DeviceType::kCPU)(call, {cpu_out});
+    const std::string& name = call.def->name;
+    if (emulated_out.numel() > 0) {
+      const auto emulate = [&](const auto& work) { EmulateLaunch(work, rng()); };
+      if (name == "cumsum" || name == "argsort") {
+        RunLines(LineArgsOf(call, emulated_out), emulate);
+      } else {
+        RunReduction(ReductionArgsOf(call, emulated_out), emulate);
+      }
+    }
+    ASSERT_EQ(StorageBytesUpToNanBits(emulated_out), StorageBytesUpToNanBits(cpu_out))
+        << "trial " << trial << ": " << name << " of " << call.inputs[0].ToString() << " into "
+        << cpu_out.ToString();
+    ++trials[name];
+  }
+  for (const auto& [name, count] : trials) EXPECT_GT(count, 250) << name;
+  EXPECT_EQ(trials.size(), 8u);
+}
+
+// matmul over drawn batch broadcasts, operand layouts and dtypes equals the CPU kernel
+// bitwise; the operands are packed as kernels.cc packs them (contiguous in the op-math
+// dtype).
+TEST(MatmulTest, EmulatedGridEqualsCpuKernelsBitwise) {
+  std::mt19937_64 rng(TestSeedBase() + 31);
+  const DType dtypes[] = {DType::kFloat32, DType::kFloat64, DType::kFloat16, DType::kBFloat16,
+                          DType::kInt32,   DType::kInt64,   DType::kUInt8};
+  for (int trial = 0; trial < 800; ++trial) {
+    const DType dtype = dtypes[rng() % std::size(dtypes)];
+    const int64_t n = rng() % 5 + 1, k = rng() % 6, m = rng() % 5 + 1;
+    // Batch dims that broadcast: b takes a trailing part of a's, either with dims made 1.
+    Shape a_sizes(rng() % 3);
+    for (int64_t& size : a_sizes) size = static_cast<int64_t>(rng() % 3) + 1;
+    Shape b_sizes(a_sizes.end() - static_cast<int64_t>(rng() % (a_sizes.size() + 1)),
+                  a_sizes.end());
+    for (int64_t& size : a_sizes) size = rng() % 3 == 0 ? 1 : size;
+    for (int64_t& size : b_sizes) size = rng() % 3 == 0 ? 1 : size;
+    a_sizes.insert(a_sizes.end(), {n, k});
+    b_sizes.insert(b_sizes.end(), {k, m});
+    if (rng() % 6 == 0) a_sizes = {k};
+    if (rng() % 6 == 0) b_sizes = {k};
+    const Tensor a = DrawOutput(a_sizes, dtype, rng);
+    const Tensor b = DrawOutput(b_sizes, dtype, rng);
+    for (const Tensor& t : {a, b}) {
+      VisitDType(dtype, [&]<typename T>() {
+        T* data = reinterpret_cast<T*>(t.storage()->data());
+        for (int64_t i = 0; i < t.storage()->nbytes() / static_cast<int64_t>(sizeof(T)); ++i) {
+          data[i] = DrawValue<T>(rng);
+        }
+      });
+    }
+    const OpCall call{&OpRegistry::Global().Get("matmul"), {a, b}, {}};
+    const TensorSpec spec = OutputSpecsOf(call)[0];
+    std::mt19937_64 same_layout = rng;
+    const Tensor cpu_out = DrawOutput(spec.sizes, spec.dtype, rng);
+    const Tensor emulated_out = DrawOutput(spec.sizes, spec.dtype, same_layout);
+    call.def->kernel(DeviceType::kCPU)(call, {cpu_out});
+    VisitDType(dtype, [&]<typename T>() {
+      const auto packed = [](const Tensor& t) {
+        Tensor p = empty(t.sizes(), TensorOptions{.dtype = DTypeOf<MathOf<T>>()});
+        const OpCall copy{&OpRegistry::Global().Get("copy_"), {p, t}, {}};
+        copy.def->kernel(DeviceType::kCPU)(copy, {p});
+        return p;
+      };
+      RunMatmul(MatmulArgsOf(emulated_out, a, b, packed(a), packed(b)),
+                [&](const auto& work) { EmulateLaunch(work, rng()); });
+    });
+    ASSERT_EQ(StorageBytesUpToNanBits(emulated_out), StorageBytesUpToNanBits(cpu_out))
+        << "trial " << trial << ": matmul of " << a.ToString() << " and " << b.ToString();
+  }
 }
 
 TEST(LaunchConfigTest, CoversEveryItemWithCappedBlocks) {

@@ -70,17 +70,6 @@ void* FlatData(const Tensor& t) {
   return t.storage()->data() + t.storage_offset() * ElementSize(t.dtype());
 }
 
-// Throws Unimplemented for an op without a float64 form on the device computing in
-// float64.
-void RefuseFloat64(const std::string& name, ElementwiseOp op, DType compute) {
-  if (compute == DType::kFloat64 && FloatOnlyOnDevice(op)) {
-    ThrowErrorWithCode(absl::StatusCode::kUnimplemented,
-                       "float64 %s has no CUDA kernel yet (its float64 form calls the C "
-                       "library); compute in float32, or materialize on the CPU",
-                       name);
-  }
-}
-
 // The kernel of binary op `name` (tensor and scalar forms, in place or not) computing `op`.
 Kernel BinaryKernel(const std::string& name, ElementwiseOp op, bool comparison,
                     std::shared_ptr<const KernelLaunchers> launchers) {
@@ -93,7 +82,6 @@ Kernel BinaryKernel(const std::string& name, ElementwiseOp op, bool comparison,
                                ? PromoteWithScalar(a.dtype(), call.attrs.Get<Scalar>("other"))
                                : PromoteTypes(a.dtype(), call.inputs[1].dtype());
     const DType compute = math::BinaryComputeDType(name, promoted);
-    RefuseFloat64(name, op, compute);
     ElementwiseArgs args{.op = op, .dtype = compute, .n = out.numel()};
     const Tensor result = FlatResult(out, comparison ? DType::kBool : compute);
     const Tensor flat_a = FlatOperand(a, out.sizes(), compute, result, *launchers);
@@ -118,12 +106,10 @@ Kernel BinaryKernel(const std::string& name, ElementwiseOp op, bool comparison,
 }
 
 // The kernel of unary op `op`: the input cast to the output's dtype, as on the CPU.
-Kernel UnaryKernel(const std::string& name, ElementwiseOp op,
-                   std::shared_ptr<const KernelLaunchers> launchers) {
-  return [name, op, launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+Kernel UnaryKernel(ElementwiseOp op, std::shared_ptr<const KernelLaunchers> launchers) {
+  return [op, launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
     const Tensor& out = outputs[0];
     if (out.numel() == 0) return;
-    RefuseFloat64(name, op, out.dtype());
     const Tensor result = FlatResult(out, out.dtype());
     const Tensor a = FlatOperand(call.inputs[0], out.sizes(), out.dtype(), result, *launchers);
     ElementwiseArgs args{.op = op, .dtype = out.dtype(), .n = out.numel(), .a = FlatData(a)};
@@ -257,6 +243,27 @@ Kernel OuterKernel(std::shared_ptr<const KernelLaunchers> launchers) {
   };
 }
 
+// matmul(a, b): both operands rounded to the output's dtype (promotion), then packed
+// contiguous in its op-math dtype, as the CPU kernel packs them.
+Kernel MatmulKernel(std::shared_ptr<const KernelLaunchers> launchers) {
+  return [launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const Tensor& out = outputs[0];
+    if (out.numel() == 0) return;
+    DType math_dtype = out.dtype();
+    VisitDType(out.dtype(), [&]<typename T>() { math_dtype = DTypeOf<MathOf<T>>(); });
+    const auto packed = [&](const Tensor& t) {
+      const Tensor rounded = FlatOperand(t, t.sizes(), out.dtype(), out, *launchers);
+      return FlatOperand(rounded, t.sizes(), math_dtype, out, *launchers);
+    };
+    const Tensor& a = call.inputs[0];
+    const Tensor& b = call.inputs[1];
+    launchers->matmul(MatmulArgsOf(out, a, b, packed(a), packed(b)), out.device().index());
+  };
+}
+
+// The reductions ReductionArgsOf takes.
+constexpr const char* kReductionOps[] = {"sum", "mean", "var", "std", "min", "max"};
+
 // ---- Host fallbacks ----
 
 std::atomic<int64_t> host_fallbacks{0};
@@ -301,7 +308,9 @@ const std::vector<std::string>& CudaKernelOps() {
         new std::vector<std::string>(std::begin(kRandomFillOps), std::end(kRandomFillOps));
     names->insert(names->end(), {"empty", "full", "fill_", "copy_", "to", "clone"});
     names->insert(names->end(), {"arange", "linspace", "eye", "tril", "tril_", "triu", "triu_",
-                                 "cat", "stack", "repeat", "outer"});
+                                 "cat", "stack", "repeat", "outer", "matmul"});
+    names->insert(names->end(), std::begin(kReductionOps), std::end(kReductionOps));
+    names->insert(names->end(), {"cumsum", "argsort"});
     for (std::string& name : ElementwiseOpNames()) names->push_back(std::move(name));
     for (const std::string& name : HostFallbackOps()) names->push_back(name);
     return names;
@@ -363,7 +372,7 @@ bool RegisterCudaKernels(KernelLaunchers launchers) {
     }
   }
   for (const auto& [name, op] : kUnaryOps) {
-    const Kernel kernel = UnaryKernel(name, op, shared);
+    const Kernel kernel = UnaryKernel(op, shared);
     const Kernel named = [kernel](const OpCall& call, absl::Span<const Tensor> outputs) {
       RunNamed(call, [&] { kernel(call, outputs); });
     };
@@ -399,12 +408,25 @@ bool RegisterCudaKernels(KernelLaunchers launchers) {
   registry.RegisterKernel("repeat", DeviceType::kCUDA,
                           named(ViewCopiesKernel(RepeatCopies, shared)));
   registry.RegisterKernel("outer", DeviceType::kCUDA, named(OuterKernel(shared)));
+  registry.RegisterKernel("matmul", DeviceType::kCUDA, named(MatmulKernel(shared)));
+  const Kernel reduction = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const Tensor& out = outputs[0];
+    if (out.numel() == 0) return;
+    shared->reduction(ReductionArgsOf(call, out), out.device().index());
+  };
+  for (const char* op : kReductionOps) {
+    registry.RegisterKernel(op, DeviceType::kCUDA, named(reduction));
+  }
+  const Kernel lines = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+    const Tensor& out = outputs[0];
+    if (out.numel() == 0) return;
+    shared->lines(LineArgsOf(call, out), out.device().index());
+  };
+  registry.RegisterKernel("cumsum", DeviceType::kCUDA, named(lines));
+  registry.RegisterKernel("argsort", DeviceType::kCUDA, named(lines));
   const Kernel host_fallback = HostFallbackKernel(shared);
   for (const std::string& op : HostFallbackOps()) {
-    registry.RegisterKernel(op, DeviceType::kCUDA,
-                            [host_fallback](const OpCall& call, absl::Span<const Tensor> outputs) {
-                              RunNamed(call, [&] { host_fallback(call, outputs); });
-                            });
+    registry.RegisterHostFallbackKernel(op, DeviceType::kCUDA, named(host_fallback));
   }
   const Kernel where = WhereKernel(shared);
   registry.RegisterKernel("where", DeviceType::kCUDA,

@@ -22,6 +22,9 @@ struct KernelLaunchers {
   std::function<void(const ElementwiseArgs&, int device)> elementwise;
   std::function<void(const IndexedFillArgs&, int device)> indexed_fill;
   std::function<void(const TriangleArgs&, int device)> triangle;
+  std::function<void(const ReductionArgs&, int device)> reduction;
+  std::function<void(const LineArgs&, int device)> lines;
+  std::function<void(const MatmulArgs&, int device)> matmul;
 };
 
 // Registers the CUDA kernel of every op in CudaKernelOps(): each reads its call into args
@@ -37,10 +40,11 @@ const std::vector<std::string>& CudaKernelOps();
 // The one reviewed list of ops whose CUDA kernel runs the CPU kernel on host copies of the
 // inputs and copies the result up: from_bytes (a trace's constants, whose bytes are on the
 // host already) and qr_q (orthogonal_'s QR, whole-tensor by nature and rare in init).
+// They are registered with OpRegistry::RegisterHostFallbackKernel, so that a replay session
+// reports those it ran (ReplaySession::host_fallbacks).
 const std::vector<std::string>& HostFallbackOps();
 
-// How many times a host fallback ran in this process (for the replay session's report and
-// for tests).
+// How many times a host fallback ran in this process, whatever ran it (for tests).
 int64_t HostFallbackCount();
 
 }  // namespace deferred::cuda

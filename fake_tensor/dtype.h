@@ -73,6 +73,8 @@ template <> constexpr DType DTypeOf<bool>() { return DType::kBool; }
 template <typename T> struct OpMathOf { using type = T; };
 template <> struct OpMathOf<Half> { using type = float; };
 template <> struct OpMathOf<BFloat16> { using type = float; };
+template <typename T>
+using MathOf = typename OpMathOf<T>::type;
 
 // Calls `fn.template operator()<T>()` with T the C++ type of `dtype`, e.g.
 //   VisitDType(t.dtype(), [&]<typename T>() { ... });

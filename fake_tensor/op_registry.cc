@@ -54,7 +54,18 @@ bool OpRegistry::RegisterOp(OpDef def) {
 
 bool OpRegistry::RegisterKernel(std::string_view name, DeviceType device, Kernel kernel) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Entry(name).kernels[static_cast<int>(device)] = std::move(kernel);
+  OpDef& def = Entry(name);
+  def.kernels[static_cast<int>(device)] = std::move(kernel);
+  def.host_fallbacks[static_cast<int>(device)] = false;
+  return true;
+}
+
+bool OpRegistry::RegisterHostFallbackKernel(std::string_view name, DeviceType device,
+                                            Kernel kernel) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  OpDef& def = Entry(name);
+  def.kernels[static_cast<int>(device)] = std::move(kernel);
+  def.host_fallbacks[static_cast<int>(device)] = true;
   return true;
 }
 

@@ -101,9 +101,13 @@ struct OpDef {
   RngWordsRule rng_words_per_element;  // set only for random ops
   RegionRule region_rule;          // unset: the op computes whole outputs only
   std::array<Kernel, 3> kernels;   // indexed by DeviceType; empty where none is registered
+  // Indexed by DeviceType: the device's kernel computes on the host and copies its outputs
+  // to the device (a host fallback: RegisterHostFallbackKernel).
+  std::array<bool, 3> host_fallbacks{};
 
   bool is_random() const { return static_cast<bool>(rng_words_per_element); }
   const Kernel& kernel(DeviceType type) const { return kernels[static_cast<int>(type)]; }
+  bool is_host_fallback(DeviceType type) const { return host_fallbacks[static_cast<int>(type)]; }
 };
 
 // The call's output specs from its op's shape rule, each checked with CheckedByteSize so
@@ -126,6 +130,10 @@ class OpRegistry {
   bool RegisterOp(OpDef def);
   // Registers the kernel of op `name` for `device`, before or after the op itself.
   bool RegisterKernel(std::string_view name, DeviceType device, Kernel kernel);
+  // Registers as RegisterKernel a kernel for an accelerator `device` that computes on the
+  // host and copies its outputs up, marked so that replay can report it
+  // (ReplaySession::host_fallbacks).
+  bool RegisterHostFallbackKernel(std::string_view name, DeviceType device, Kernel kernel);
 
   // The op named `name`; throws `Error` (NotFound) if no definition was registered.
   const OpDef& Get(std::string_view name) const;

@@ -94,6 +94,11 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
     }
   };
 
+  const auto run = [&](const TraceNode& node, OpCall& call) {
+    if (node.def->is_host_fallback(device_.type())) host_fallbacks_.push_back(node.def->name);
+    return RunRecorded(node, call);
+  };
+
   // The buffer of each version computed and still to be read (null storage: none).
   std::vector<RegionBuffer> live(plan.num_values);
   for (PlanStep& step : plan.steps) {
@@ -126,14 +131,14 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
       });
       if (step.writes) {
         call.inputs[0] = RestrictedInput(step, 0, next, step.write_region);
-        RunRecorded(node, call);
+        run(node, call);
         ++ops_run_;
         elements_computed_ += call.inputs[0].numel();
         observe(step, {call.inputs[0]});
       }
       live[step.output_values[0]] = std::move(next);
     } else {
-      std::vector<Tensor> outputs = RunRecorded(node, call);
+      std::vector<Tensor> outputs = run(node, call);
       ++ops_run_;
       for (const Tensor& output : outputs) elements_computed_ += output.numel();
       for (size_t k = 0; k < outputs.size(); ++k) {

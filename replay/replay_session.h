@@ -93,6 +93,9 @@ class ReplaySession {
   // Names of ops that computed more than was asked of them because they have no region
   // rule (or their rule declined), in execution order.
   const std::vector<std::string>& whole_fallbacks() const { return whole_fallbacks_; }
+  // Names of ops this session ran with a host fallback on its device (computed on the host,
+  // the result copied up: OpDef::is_host_fallback), in execution order. Empty on the CPU.
+  const std::vector<std::string>& host_fallbacks() const { return host_fallbacks_; }
 
  private:
   std::shared_ptr<const Trace> trace_;
@@ -101,6 +104,7 @@ class ReplaySession {
   int64_t elements_computed_ = 0;
   int64_t blocks_reused_ = 0;
   std::vector<std::string> whole_fallbacks_;
+  std::vector<std::string> host_fallbacks_;
   StepObserver observer_;
 };
 

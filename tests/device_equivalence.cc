@@ -18,6 +18,7 @@
 #include "fake_tensor/ops/elementwise.h"
 #include "fake_tensor/ops/factories.h"
 #include "fake_tensor/ops/random.h"
+#include "fake_tensor/ops/reductions.h"
 #include "fake_tensor/ops/shape_ops.h"
 #include "fake_tensor/ops/views.h"
 #include "gtest/gtest.h"
@@ -79,18 +80,15 @@ constexpr ProgramStep kSteps[] = {
     [](ProgramState& s, double) { neg_(s.view); },
     [](ProgramState& s, double a) { clamp_(s.view, a - 0.5, a + 0.5); },
     [](ProgramState& s, double a) { s.made.push_back(where(gt(s.whole, a), s.whole, s.other)); },
-    // pow, sin, cos, tanh, log2, exp2 and expm1 have no float64 CUDA kernel
-    // (replay/math/elementwise_ops.h).
-    [](ProgramState& s, double) {
-      if (PromoteTypes(s.whole.dtype(), s.other.dtype()) == DType::kFloat64) return;
-      s.made.push_back(pow(abs(s.whole), s.other));
-    },
-    [](ProgramState& s, double a) {
-      if (s.whole.dtype() != DType::kFloat64) pow_(s.view, a);
-    },
-    [](ProgramState& s, double a) {
-      if (s.whole.dtype() != DType::kFloat64) s.made.push_back(pow(a, s.view));
-    },
+    [](ProgramState& s, double) { s.made.push_back(pow(abs(s.whole), s.other)); },
+    [](ProgramState& s, double a) { pow_(s.view, a); },
+    [](ProgramState& s, double a) { s.made.push_back(pow(a, s.view)); },
+    [](ProgramState& s, double) { sin_(s.view); },
+    [](ProgramState& s, double) { s.made.push_back(cos(s.whole)); },
+    [](ProgramState& s, double) { s.made.push_back(tanh(s.view)); },
+    [](ProgramState& s, double) { s.made.push_back(log2(abs(s.whole))); },
+    [](ProgramState& s, double) { exp2_(s.view); },
+    [](ProgramState& s, double) { s.made.push_back(expm1(s.whole)); },
     [](ProgramState& s, double) {
       s.made.push_back(arange(0, 7, 2, {.device = s.whole.device()}));
     },
@@ -106,6 +104,25 @@ constexpr ProgramStep kSteps[] = {
     },
     [](ProgramState& s, double a) {
       if (s.whole.dim() >= 2) s.made.push_back(triu(s.whole, static_cast<int64_t>(a)));
+    },
+    [](ProgramState& s, double) { s.made.push_back(sum(s.view, {0}, true)); },
+    [](ProgramState& s, double) { s.made.push_back(sum(s.other)); },
+    [](ProgramState& s, double) { s.made.push_back(mean(s.view, {-1})); },
+    [](ProgramState& s, double) { s.made.push_back(var(s.whole, {0}, false, 0)); },
+    [](ProgramState& s, double) { s.made.push_back(std(s.view)); },
+    [](ProgramState& s, double) { s.made.push_back(min(s.view, {0})); },
+    [](ProgramState& s, double) { s.made.push_back(max(s.other, {-1}, true)); },
+    [](ProgramState& s, double) { s.made.push_back(cumsum(s.view, 0)); },
+    [](ProgramState& s, double) { s.made.push_back(cumsum(s.other, -1)); },
+    [](ProgramState& s, double a) { s.made.push_back(argsort(s.view, 0, a > 0)); },
+    [](ProgramState& s, double a) { s.made.push_back(argsort(s.other, -1, a < 0)); },
+    [](ProgramState& s, double) {
+      const Tensor& v = s.view;
+      s.made.push_back(v.dim() >= 2 ? matmul(v, transpose(v, -2, -1)) : matmul(v, v));
+    },
+    [](ProgramState& s, double) {
+      if (s.whole.dim() < 2 || s.other.dtype() == DType::kBool) return;
+      s.made.push_back(matmul(s.other, transpose(s.whole, -2, -1)));
     },
 };
 
@@ -144,7 +161,7 @@ void ExpectProgramEqualsCpu(const EagerProgram& program, Device device, uint64_t
   ASSERT_EQ(on_device.size(), on_cpu.size());
   for (size_t i = 0; i < on_cpu.size(); ++i) {
     ASSERT_EQ(on_device[i].device(), device) << what;
-    EXPECT_TRUE(TensorsBitwiseEqual(on_cpu[i], on_device[i])) << what << ", tensor " << i;
+    EXPECT_TRUE(TensorsEqualUpToNanBits(on_cpu[i], on_device[i])) << what << ", tensor " << i;
   }
 }
 
@@ -196,7 +213,7 @@ void ExpectModuleEqualsCpu(const std::string& name, const ModuleFactory& factory
       ASSERT_TRUE(expected.ok()) << tensor_name << ": " << expected.status();
       ASSERT_TRUE(actual.ok()) << tensor_name << ": " << actual.status();
       EXPECT_EQ(actual->device(), device) << tensor_name;
-      EXPECT_TRUE(TensorsBitwiseEqual(*expected, *actual))
+      EXPECT_TRUE(TensorsEqualUpToNanBits(*expected, *actual))
           << tensor_name << ", shard " << spec.ToString();
     }
   }

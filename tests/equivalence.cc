@@ -2,8 +2,10 @@
 
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "fake_tensor/dtype.h"
 #include "fake_tensor/shape.h"
 #include "replay/sha256.h"
 
@@ -19,12 +21,42 @@ namespace {
   }
   for (size_t i = 0; i < expected.size(); ++i) {
     if (expected[i].first != actual[i].first) {
-      return ::testing::AssertionFailure() << kind << " " << i << ": expected name '"
-                                           << expected[i].first << "', got '" << actual[i].first
-                                           << "'";
+      return ::testing::AssertionFailure()
+             << kind << " " << i << ": expected name '" << expected[i].first << "', got '"
+             << actual[i].first << "'";
     }
     ::testing::AssertionResult same = TensorsBitwiseEqual(expected[i].second, actual[i].second);
-    if (!same) return ::testing::AssertionFailure() << kind << " '" << actual[i].first << "': " << same.message();
+    if (!same)
+      return ::testing::AssertionFailure()
+             << kind << " '" << actual[i].first << "': " << same.message();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Sizes, dtype and element bytes equal; where both elements are NaN, their bits only if
+// `nan_bits_matter`.
+::testing::AssertionResult ElementsEqual(const Tensor& expected, const Tensor& actual,
+                                         bool nan_bits_matter) {
+  if (!expected.has_data() || !actual.has_data()) {
+    return ::testing::AssertionFailure()
+           << "not real: expected " << expected.ToString() << ", actual " << actual.ToString();
+  }
+  if (expected.sizes() != actual.sizes() || expected.dtype() != actual.dtype()) {
+    return ::testing::AssertionFailure()
+           << "expected " << expected.ToString() << ", got " << actual.ToString();
+  }
+  const std::string a = expected.to_bytes();
+  const std::string b = actual.to_bytes();
+  const size_t element = static_cast<size_t>(ElementSize(expected.dtype()));
+  for (size_t i = 0; i < a.size(); i += element) {
+    if (a.compare(i, element, b, i, element) == 0) continue;
+    if (!nan_bits_matter &&
+        IsNanElement(reinterpret_cast<const std::byte*>(a.data() + i), expected.dtype()) &&
+        IsNanElement(reinterpret_cast<const std::byte*>(b.data() + i), expected.dtype())) {
+      continue;
+    }
+    return ::testing::AssertionFailure()
+           << "element " << i / element << " (row-major) of " << actual.ToString() << " differs";
   }
   return ::testing::AssertionSuccess();
 }
@@ -32,25 +64,24 @@ namespace {
 }  // namespace
 
 ::testing::AssertionResult TensorsBitwiseEqual(const Tensor& expected, const Tensor& actual) {
-  if (!expected.has_data() || !actual.has_data()) {
-    return ::testing::AssertionFailure() << "not real: expected " << expected.ToString()
-                                         << ", actual " << actual.ToString();
-  }
-  if (expected.sizes() != actual.sizes() || expected.dtype() != actual.dtype()) {
-    return ::testing::AssertionFailure() << "expected " << expected.ToString() << ", got "
-                                         << actual.ToString();
-  }
-  const std::string a = expected.to_bytes();
-  const std::string b = actual.to_bytes();
-  const int64_t element = ElementSize(expected.dtype());
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != b[i]) {
-      return ::testing::AssertionFailure()
-             << "element " << static_cast<int64_t>(i) / element << " (row-major) of "
-             << actual.ToString() << " differs";
+  return ElementsEqual(expected, actual, /*nan_bits_matter=*/true);
+}
+
+::testing::AssertionResult TensorsEqualUpToNanBits(const Tensor& expected, const Tensor& actual) {
+  return ElementsEqual(expected, actual, /*nan_bits_matter=*/false);
+}
+
+bool IsNanElement(const std::byte* bytes, DType dtype) {
+  bool nan = false;
+  VisitDType(dtype, [&]<typename T>() {
+    if constexpr (!std::is_integral_v<T>) {
+      T value;
+      std::memcpy(&value, bytes, sizeof(T));
+      const MathOf<T> x = MathOf<T>(value);
+      nan = x != x;
     }
-  }
-  return ::testing::AssertionSuccess();
+  });
+  return nan;
 }
 
 Tensor SliceOf(const Tensor& t, const Region& region) {

@@ -1,6 +1,7 @@
 #ifndef DEFERRED_TESTS_EQUIVALENCE_H_
 #define DEFERRED_TESTS_EQUIVALENCE_H_
 
+#include <cstddef>
 #include <string>
 
 #include "deferred/nn/module.h"
@@ -13,6 +14,15 @@ namespace deferred {
 // Whether two real tensors have the same sizes, dtype and element bytes (row-major,
 // whatever their strides); NaNs compare by their bits.
 ::testing::AssertionResult TensorsBitwiseEqual(const Tensor& expected, const Tensor& actual);
+
+// As TensorsBitwiseEqual, except that two NaNs are equal whatever their signs and
+// payloads: the device-equivalence contract (docs/ARCHITECTURE.md). IEEE 754 leaves a NaN
+// result's bits to the hardware (x86 passes an operand's payload on, NVIDIA GPUs return
+// one canonical NaN), and even one CPU build's vectorized loops may pick either operand's.
+::testing::AssertionResult TensorsEqualUpToNanBits(const Tensor& expected, const Tensor& actual);
+
+// Whether the element of `dtype` at `bytes` is a NaN.
+bool IsNanElement(const std::byte* bytes, DType dtype);
 
 // The slice `region` of a tensor, as a view sharing its storage.
 Tensor SliceOf(const Tensor& t, const Region& region);

@@ -18,19 +18,6 @@ namespace {
 
 using math::kIsFloat;
 
-// pow: float64 calls the C library, so it is a CPU kernel only; every other dtype is
-// replay/math's, which CUDA shares.
-struct Pow {
-  template <typename M>
-  M operator()(M a, M b) const {
-    if constexpr (std::is_same_v<M, double>) {
-      return std::pow(a, b);
-    } else {
-      return math::Pow()(a, b);
-    }
-  }
-};
-
 // out = fn(a, b) with a and b of dtype `compute` (cast first if needed).
 template <typename Fn>
 void BinaryLoop(const Tensor& out, Tensor a, Tensor b, DType compute, Fn fn) {
@@ -125,26 +112,6 @@ void RegisterUnaryKernels(OpRegistry& registry, const std::string& name, Fn fn) 
   registry.RegisterKernel(name + "_", DeviceType::kCPU, kernel);
 }
 
-// An op whose float64 form calls the C library (`Libm`) and whose other forms are
-// replay/math's `Shared` (see replay/math/elementwise_ops.h).
-template <typename Shared, typename Libm>
-struct CpuOrFloat64 {
-  template <typename M>
-  M operator()(M x) const {
-    if constexpr (std::is_same_v<M, double>) {
-      return Libm()(x);
-    } else {
-      return Shared()(x);
-    }
-  }
-};
-struct LibmSin { double operator()(double x) const { return std::sin(x); } };
-struct LibmCos { double operator()(double x) const { return std::cos(x); } };
-struct LibmTanh { double operator()(double x) const { return std::tanh(x); } };
-struct LibmLog2 { double operator()(double x) const { return std::log2(x); } };
-struct LibmExp2 { double operator()(double x) const { return std::exp2(x); } };
-struct LibmExpm1 { double operator()(double x) const { return std::expm1(x); } };
-
 void ClampKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& out = outputs[0];
   const Scalar& min_value = call.attrs.Get<Scalar>("min");
@@ -189,7 +156,7 @@ const bool registered = [] {
   RegisterBinaryKernels(registry, "sub", math::Sub(), BinaryForms::kAll);
   RegisterBinaryKernels(registry, "mul", math::Mul(), BinaryForms::kAll);
   RegisterBinaryKernels(registry, "div", math::Div(), BinaryForms::kAll);
-  RegisterBinaryKernels(registry, "pow", Pow(), BinaryForms::kAll);
+  RegisterBinaryKernels(registry, "pow", math::Pow(), BinaryForms::kAll);
   RegisterBinaryKernels(registry, "eq", math::Eq(), BinaryForms::kNoInPlace);
   RegisterBinaryKernels(registry, "ne", math::Ne(), BinaryForms::kNoInPlace);
   RegisterBinaryKernels(registry, "lt", math::Lt(), BinaryForms::kNoInPlace);
@@ -204,14 +171,14 @@ const bool registered = [] {
   RegisterUnaryKernels(registry, "log", math::Log());
   RegisterUnaryKernels(registry, "sqrt", math::Sqrt());
   RegisterUnaryKernels(registry, "rsqrt", math::Rsqrt());
-  RegisterUnaryKernels(registry, "sin", CpuOrFloat64<math::Sin, LibmSin>());
-  RegisterUnaryKernels(registry, "cos", CpuOrFloat64<math::Cos, LibmCos>());
-  RegisterUnaryKernels(registry, "tanh", CpuOrFloat64<math::Tanh, LibmTanh>());
+  RegisterUnaryKernels(registry, "sin", math::Sin());
+  RegisterUnaryKernels(registry, "cos", math::Cos());
+  RegisterUnaryKernels(registry, "tanh", math::Tanh());
   RegisterUnaryKernels(registry, "sigmoid", math::Sigmoid());
   RegisterUnaryKernels(registry, "erf", math::Erf());
-  RegisterUnaryKernels(registry, "log2", CpuOrFloat64<math::Log2, LibmLog2>());
-  RegisterUnaryKernels(registry, "exp2", CpuOrFloat64<math::Exp2, LibmExp2>());
-  RegisterUnaryKernels(registry, "expm1", CpuOrFloat64<math::Expm1, LibmExpm1>());
+  RegisterUnaryKernels(registry, "log2", math::Log2());
+  RegisterUnaryKernels(registry, "exp2", math::Exp2());
+  RegisterUnaryKernels(registry, "expm1", math::Expm1());
   RegisterUnaryKernels(registry, "log1p", math::Log1p());
   RegisterUnaryKernels(registry, "reciprocal", math::Reciprocal());
   RegisterUnaryKernels(registry, "floor", math::Floor());

@@ -332,7 +332,7 @@ M ReferenceArithmetic(BinaryKind kind, M a, M b) {
       case BinaryKind::kSub: return a - b;
       case BinaryKind::kMul: return a * b;
       case BinaryKind::kDiv: return a / b;
-      case BinaryKind::kPow: return std::pow(a, b);
+      case BinaryKind::kPow: return detmath::Pow(a, b);
       case BinaryKind::kMaximum: return std::isnan(a) || std::isnan(b) ? (std::isnan(a) ? a : b) : std::max(a, b);
       case BinaryKind::kMinimum: return std::isnan(a) || std::isnan(b) ? (std::isnan(a) ? a : b) : std::min(a, b);
       default: ADD_FAILURE(); return 0;
@@ -623,17 +623,6 @@ const UnaryOpCase kUnaryOps[] = {
      [](const Tensor& a) { return sign_(a); }},
 };
 
-// `float_fn(x)` for float (the deterministic math's, which CUDA shares), `libm(x)` for
-// float64 (the C library's: a CPU kernel only).
-template <typename M, typename Libm>
-M FloatDetmath(float (*float_fn)(float), Libm libm, M x) {
-  if constexpr (std::is_same_v<M, float>) {
-    return float_fn(x);
-  } else {
-    return libm(x);
-  }
-}
-
 template <typename M>
 M ReferenceUnary(UnaryKind kind, M x) {
   if constexpr (std::is_same_v<M, bool>) {
@@ -651,20 +640,20 @@ M ReferenceUnary(UnaryKind kind, M x) {
     switch (kind) {
       case UnaryKind::kNeg: return -x;
       case UnaryKind::kAbs: return std::fabs(x);
-      // exp, log, log1p, erf and sigmoid are the deterministic math's (within an ulp of the
-      // C library's, deterministic_math_test), so that CUDA devices compute them alike.
+      // The transcendental functions are the deterministic math's (within an ulp or two of
+      // the C library's, deterministic_math_test), so that CUDA devices compute them alike.
       case UnaryKind::kExp: return detmath::Exp(x);
       case UnaryKind::kLog: return detmath::Log(x);
       case UnaryKind::kSqrt: return std::sqrt(x);
       case UnaryKind::kRsqrt: return M(1) / std::sqrt(x);
-      case UnaryKind::kSin: return FloatDetmath<M>(detmath::Sin, [](M v) { return std::sin(v); }, x);
-      case UnaryKind::kCos: return FloatDetmath<M>(detmath::Cos, [](M v) { return std::cos(v); }, x);
-      case UnaryKind::kTanh: return FloatDetmath<M>(detmath::Tanh, [](M v) { return std::tanh(v); }, x);
+      case UnaryKind::kSin: return detmath::Sin(x);
+      case UnaryKind::kCos: return detmath::Cos(x);
+      case UnaryKind::kTanh: return detmath::Tanh(x);
       case UnaryKind::kSigmoid: return M(1) / (M(1) + detmath::Exp(-x));
       case UnaryKind::kErf: return detmath::Erf(x);
-      case UnaryKind::kLog2: return FloatDetmath<M>(detmath::Log2, [](M v) { return std::log2(v); }, x);
-      case UnaryKind::kExp2: return FloatDetmath<M>(detmath::Exp2, [](M v) { return std::exp2(v); }, x);
-      case UnaryKind::kExpm1: return FloatDetmath<M>(detmath::Expm1, [](M v) { return std::expm1(v); }, x);
+      case UnaryKind::kLog2: return detmath::Log2(x);
+      case UnaryKind::kExp2: return detmath::Exp2(x);
+      case UnaryKind::kExpm1: return detmath::Expm1(x);
       case UnaryKind::kLog1p: return detmath::Log1p(x);
       case UnaryKind::kReciprocal: return M(1) / x;
       case UnaryKind::kFloor: return std::floor(x);

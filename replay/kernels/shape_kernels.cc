@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -15,6 +14,7 @@
 #include "replay/kernels/strided_loop.h"
 #include "replay/math/copy_views.h"
 #include "replay/math/elementwise_ops.h"
+#include "replay/math/reductions.h"
 
 namespace deferred {
 namespace {
@@ -82,18 +82,6 @@ void OuterKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
-// The type matmul accumulates T in: its op-math type, unsigned for integers so that
-// overflow wraps (defined) instead of being undefined.
-template <typename T>
-struct MatmulAccumulator {
-  using type = typename OpMathOf<T>::type;
-};
-template <typename T>
-  requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-struct MatmulAccumulator<T> {
-  using type = std::make_unsigned_t<T>;
-};
-
 // Output columns accumulated together: their accumulators stay in registers/L1 while the
 // k loop streams one row of b.
 inline constexpr int64_t kMatmulBlock = 64;
@@ -105,7 +93,7 @@ template <typename Acc, typename M, int64_t kWidth>
 void AccumulateRow(Acc* acc, M a_value, const M* b_row, int64_t width) {
   const int64_t n = kWidth > 0 ? kWidth : width;
   for (int64_t t = 0; t < n; ++t) {
-    acc[t] = static_cast<Acc>(acc[t] + static_cast<Acc>(a_value) * static_cast<Acc>(b_row[t]));
+    acc[t] = math::MultiplyAdd(acc[t], a_value, b_row[t]);
   }
 }
 
@@ -165,7 +153,7 @@ void MatmulKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
 
   VisitDType(out.dtype(), [&]<typename T>() {
     using M = typename OpMathOf<T>::type;
-    using Acc = typename MatmulAccumulator<T>::type;
+    using Acc = typename math::MatmulAccumulator<T>::type;
     // Both operands rounded to the result dtype first (promotion), then held in M.
     const Tensor a_math = ContiguousAs(CastIfNeeded(a, out.dtype()), DTypeOf<M>());
     const Tensor b_math = ContiguousAs(CastIfNeeded(b, out.dtype()), DTypeOf<M>());

@@ -6,9 +6,6 @@
 // that both compute the same bits. Each op is a functor over op-math values (M: float for
 // the 16-bit floats, else the element type). Only operations IEEE 754 rounds correctly
 // (+ - * /, sqrt) and the deterministic math (replay/rng/deterministic_math.h) appear here.
-// pow, sin, cos, tanh, log2, exp2 and expm1 are here for float (and the 16-bit floats,
-// which compute in float) only: their float64 forms still call the C library, in the CPU
-// kernels alone, and CUDA kernels refuse float64 for them.
 
 #include <cstdint>
 #include <string_view>
@@ -108,13 +105,11 @@ struct Minimum {
 };
 
 // pow on integers (exact: by squaring, wrapping like the other integer arithmetic;
-// negative exponents give 0 unless |a| is 1, as in PyTorch) and on float (detmath::Pow).
-// A float64 pow is not here: it still calls the C library (a CPU kernel only).
+// negative exponents give 0 unless |a| is 1, as in PyTorch) and on floats (detmath::Pow).
 struct Pow {
   template <typename M>
   DEFERRED_HOST_DEVICE M operator()(M a, M b) const {
-    static_assert(!std::is_same_v<M, double>, "float64 pow is the CPU kernels' own");
-    if constexpr (std::is_same_v<M, float>) {
+    if constexpr (!std::is_integral_v<M>) {
       return detmath::Pow(a, b);
     } else {
       if constexpr (std::is_signed_v<M>) {
@@ -307,47 +302,49 @@ using Floor = FloatingUnary<FloorMath>;
 using Ceil = FloatingUnary<CeilMath>;
 using Round = FloatingUnary<RoundMath>;
 
-// Ops whose float version is the deterministic math's and whose float64 version still
-// calls the C library (a CPU kernel only: CpuOrFloat64 in the CPU kernels supplies it).
-// For integer M they are the identity, as above.
-template <typename Math>
-struct FloatOnlyUnary {
+struct SinMath {
   template <typename M>
-  DEFERRED_HOST_DEVICE M operator()(M x) const {
-    static_assert(!std::is_same_v<M, double>, "the float64 form is the CPU kernels' own");
-    if constexpr (std::is_same_v<M, float>) {
-      return Math::Of(x);
-    } else {
-      return x;
-    }
+  static DEFERRED_HOST_DEVICE M Of(M x) {
+    return detmath::Sin(x);
+  }
+};
+struct CosMath {
+  template <typename M>
+  static DEFERRED_HOST_DEVICE M Of(M x) {
+    return detmath::Cos(x);
+  }
+};
+struct TanhMath {
+  template <typename M>
+  static DEFERRED_HOST_DEVICE M Of(M x) {
+    return detmath::Tanh(x);
+  }
+};
+struct Log2Math {
+  template <typename M>
+  static DEFERRED_HOST_DEVICE M Of(M x) {
+    return detmath::Log2(x);
+  }
+};
+struct Exp2Math {
+  template <typename M>
+  static DEFERRED_HOST_DEVICE M Of(M x) {
+    return detmath::Exp2(x);
+  }
+};
+struct Expm1Math {
+  template <typename M>
+  static DEFERRED_HOST_DEVICE M Of(M x) {
+    return detmath::Expm1(x);
   }
 };
 
-struct SinMath {
-  static DEFERRED_HOST_DEVICE float Of(float x) { return detmath::Sin(x); }
-};
-struct CosMath {
-  static DEFERRED_HOST_DEVICE float Of(float x) { return detmath::Cos(x); }
-};
-struct TanhMath {
-  static DEFERRED_HOST_DEVICE float Of(float x) { return detmath::Tanh(x); }
-};
-struct Log2Math {
-  static DEFERRED_HOST_DEVICE float Of(float x) { return detmath::Log2(x); }
-};
-struct Exp2Math {
-  static DEFERRED_HOST_DEVICE float Of(float x) { return detmath::Exp2(x); }
-};
-struct Expm1Math {
-  static DEFERRED_HOST_DEVICE float Of(float x) { return detmath::Expm1(x); }
-};
-
-using Sin = FloatOnlyUnary<SinMath>;
-using Cos = FloatOnlyUnary<CosMath>;
-using Tanh = FloatOnlyUnary<TanhMath>;
-using Log2 = FloatOnlyUnary<Log2Math>;
-using Exp2 = FloatOnlyUnary<Exp2Math>;
-using Expm1 = FloatOnlyUnary<Expm1Math>;
+using Sin = FloatingUnary<SinMath>;
+using Cos = FloatingUnary<CosMath>;
+using Tanh = FloatingUnary<TanhMath>;
+using Log2 = FloatingUnary<Log2Math>;
+using Exp2 = FloatingUnary<Exp2Math>;
+using Expm1 = FloatingUnary<Expm1Math>;
 
 // One element of a unary op on elements of type T, computed in T's op-math type.
 template <typename T, typename Fn>

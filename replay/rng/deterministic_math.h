@@ -120,14 +120,27 @@ DEFERRED_HOST_DEVICE inline float Pow(float x, float y);
 
 // Float functions computed in double, from the deterministic double functions and IEEE
 // operations, and rounded to float once: correctly rounded but in rare near-halfway
-// cases (within one ulp always), with C's special values. Sin and Cos reduce their
-// argument exactly modulo 2*pi whatever its size (Payne-Hanek, 265 bits of 1/(2*pi)).
+// cases (within one ulp always), with C's special values. Sin and Cos are the double
+// functions' results rounded.
 DEFERRED_HOST_DEVICE inline float Expm1(float x);
 DEFERRED_HOST_DEVICE inline float Exp2(float x);
 DEFERRED_HOST_DEVICE inline float Log2(float x);
 DEFERRED_HOST_DEVICE inline float Tanh(float x);
 DEFERRED_HOST_DEVICE inline float Sin(float x);
 DEFERRED_HOST_DEVICE inline float Cos(float x);
+
+// The same functions in double, with C's special values. Their accuracy, measured against
+// long double by deterministic_math_test, is in docs/RNG_MATH.md: Log2 and Exp2 round a
+// double-double intermediate once; Pow is exp(y * log|x|) with log|x| in double-double, so
+// its error grows with |y * log x| near overflow and underflow; Sin and Cos reduce exactly
+// modulo 2*pi with 1400 bits of 1/(2*pi), whatever the argument's size.
+DEFERRED_HOST_DEVICE inline double Pow(double x, double y);
+DEFERRED_HOST_DEVICE inline double Expm1(double x);
+DEFERRED_HOST_DEVICE inline double Exp2(double x);
+DEFERRED_HOST_DEVICE inline double Log2(double x);
+DEFERRED_HOST_DEVICE inline double Tanh(double x);
+DEFERRED_HOST_DEVICE inline double Sin(double x);
+DEFERRED_HOST_DEVICE inline double Cos(double x);
 
 // Sets *s = sin(2*pi*u) and *c = cos(2*pi*u). u is reduced modulo 1/4 exactly, so the
 // accuracy holds for every finite u (Box–Muller passes u in [0, 1]), and results at
@@ -739,39 +752,57 @@ DEFERRED_HOST_DEVICE inline double ErfInv(double x) {
                 Select(x == x, internal::NanD(), x));
 }
 
+namespace internal {
+
+// C's special cases of pow(x, y) for quiet or no NaNs (signaling ones are the callers'):
+// returns true with *result set when one applies. Otherwise |x|^y is finite-argument work
+// (x finite and nonzero, y finite, x > 0 or y an integer) and *negative says whether the
+// result is its negation (x negative, y odd).
+DEFERRED_HOST_DEVICE inline bool PowSpecialCase(double x, double y, double* result,
+                                                bool* negative) {
+  *result = 1.0;
+  if (y == 0.0 || x == 1.0) return true;
+  *result = x + y;
+  if (x != x || y != y) return true;  // NaN
+  const double ay = Abs(y);
+  const bool y_integer = detmath::Floor(y) == y;
+  // |y| >= 2^53 is even; below, y / 2 is exact.
+  const bool y_odd = y_integer && ay < 0x1p53 && detmath::Floor(y * 0.5) * 2.0 != y;
+  const double ax = Abs(x);
+  if (ay == InfD()) {
+    *result = ax == 1.0 ? 1.0 : ((ax < 1.0) == (y < 0.0) ? InfD() : 0.0);  // pow(-1, ±inf) = 1
+    return true;
+  }
+  // -0 counts as negative: pow(-0, -1) = -inf.
+  *negative = (Bits(x) >> 63) != 0 && y_odd;
+  if (ax == 0.0 || ax == InfD()) {
+    const double magnitude = (ax == 0.0) == (y < 0.0) ? InfD() : 0.0;
+    *result = *negative ? -magnitude : magnitude;
+    return true;
+  }
+  if (x < 0.0 && !y_integer) {
+    *result = NanD();
+    return true;
+  }
+  return false;
+}
+
+}  // namespace internal
+
 DEFERRED_HOST_DEVICE inline float Pow(float x, float y) {
-  // A signaling NaN operand gives NaN even where a quiet one gives 1, as glibc's powf does.
+  // A signaling NaN operand gives NaN even where a quiet one gives 1, as glibc's powf does;
+  // converting it to double would quiet it.
   const auto signaling = [](float v) {
     const uint32_t bits = internal::Bits(v) & 0x7fffffffu;
     return bits > 0x7f800000u && (bits & 0x00400000u) == 0;
   };
   if (signaling(x) || signaling(y)) return x + y;
+  double special;
+  bool negative = false;
+  if (internal::PowSpecialCase(x, y, &special, &negative)) return static_cast<float>(special);
   const double dx = x, dy = y;
-  if (dy == 0.0 || dx == 1.0) return 1.0f;
-  if (dx != dx || dy != dy) return x + y;  // NaN
-  const double ay = internal::Abs(dy);
-  const bool y_integer = Floor(dy) == dy;
-  // |y| >= 2^53 is even; below, y / 2 is exact.
-  const bool y_odd = y_integer && ay < 0x1p53 && Floor(dy * 0.5) * 2.0 != dy;
-  const double ax = internal::Abs(dx);
-  if (ay == internal::InfD()) {
-    if (ax == 1.0) return 1.0f;  // pow(-1, ±inf)
-    return static_cast<float>((ax < 1.0) == (dy < 0.0) ? internal::InfD() : 0.0);
-  }
-  // -0 counts as negative: pow(-0, -1) = -inf.
-  const bool negative_result = (internal::Bits(x) >> 31) != 0 && y_odd;
-  double magnitude;
-  if (ax == 0.0) {
-    magnitude = dy < 0.0 ? internal::InfD() : 0.0;
-  } else if (ax == internal::InfD()) {
-    magnitude = dy < 0.0 ? 0.0 : internal::InfD();
-  } else if (dx < 0.0 && !y_integer) {
-    return static_cast<float>(internal::NanD());
-  } else {
-    magnitude = Exp(dy * Log(ax));
-  }
-  const float result = static_cast<float>(magnitude);
-  return negative_result ? -result : result;
+  const float result = static_cast<float>(Exp(dy * Log(internal::Abs(dx))));
+  return negative ? -result : result;
 }
 
 DEFERRED_HOST_DEVICE inline float Expm1(float x) {
@@ -811,17 +842,126 @@ DEFERRED_HOST_DEVICE inline float Tanh(float x) {
   return static_cast<float>(internal::WithSignOf(t, d));
 }
 
+// The double functions' results, rounded to float.
+DEFERRED_HOST_DEVICE inline float Sin(float x) {
+  return static_cast<float>(Sin(static_cast<double>(x)));
+}
+
+DEFERRED_HOST_DEVICE inline float Cos(float x) {
+  return static_cast<float>(Cos(static_cast<double>(x)));
+}
+
 namespace internal {
 
-// x / (2*pi) = quadrant / 4 + *turns + an integer, with *turns in [-1/8, 1/8] to double's
-// relative precision, for finite x: x times 1/(2*pi) in five double words, each product
-// split exactly (Fma) into two, their integer parts dropped, and the rest summed in
-// double-double.
-DEFERRED_HOST_DEVICE inline int ReduceTurns(float x, double* turns) {
-  constexpr double kInvTwoPi[5] = {0x1.45f306dc9c883p-3, -0x1.6b01ec5417056p-57,
-                                   -0x1.6447e493ad4cep-111, 0x1.e21c820ff28b2p-165,
-                                   -0x1.508510ea79237p-220};
-  const double d = x;
+// ln 2 = kLn2Hi + kLn2Lo to about 2^-97: kLn2Hi has 42 significant bits, so k * kLn2Hi is
+// exact for |k| < 2^11.
+inline constexpr double kLn2Hi = 0x1.62e42fefa38p-1;
+inline constexpr double kLn2Lo = 0x1.ef35793c7673p-45;
+// 1 / ln 2 = kLog2E + kLog2ELo to about 2^-107.
+inline constexpr double kLog2E = 0x1.71547652b82fep+0;
+inline constexpr double kLog2ELo = 0x1.777d0ffda0d24p-56;
+
+// m * 2^k for m in [1/2, 2] and integral k with |k| <= 1100, rounded once: 2^k as two
+// normal factors, the first product exact.
+DEFERRED_HOST_DEVICE inline double TimesPowerOfTwo(double m, double k) {
+  const double k1 = Floor(k * 0.5);
+  const double k2 = k - k1;
+  const double scale1 =
+      DoubleFromBits(static_cast<uint64_t>(static_cast<int64_t>(k1) + 1023) << 52);
+  const double scale2 =
+      DoubleFromBits(static_cast<uint64_t>(static_cast<int64_t>(k2) + 1023) << 52);
+  return m * scale1 * scale2;
+}
+
+// log(x) = *hi + *lo, to about 2^-66 relative, for finite x > 0. x = 2^k * m with m in
+// [sqrt(2)/2, sqrt(2)) as LogPositive; c = j / 32 the nearest such fraction to m, whose log
+// is tabulated in double-double; s = (m - c) / (m + c) in double-double (m - c is exact),
+// |s| <= 1/90; and log(m) = log(c) + 2 atanh(s) = log(c) + 2s + s * z * R(z), z = s^2, R
+// the atanh series to z^4 (its first omitted term is below 2^-70 of the sum).
+DEFERRED_HOST_DEVICE inline void LogDoubleDouble(double x, double* hi, double* lo) {
+  constexpr double kLogHi[23] = {
+      -0x1.522ae0738a3d8p-2, -0x1.269621134db92p-2, -0x1.f991c6cb3b379p-3, -0x1.a93ed3c8ad9e3p-3,
+      -0x1.5bf406b543db2p-3, -0x1.1178e8227e47cp-3, -0x1.9335e5d594989p-4, -0x1.08598b59e3a07p-4,
+      -0x1.0415d89e74444p-5, 0.0,                   0x1.f829b0e7833p-6,    0x1.f0a30c01162a6p-5,
+      0x1.6f0d28ae56b4cp-4,  0x1.e27076e2af2e6p-4,  0x1.29552f81ff523p-3,  0x1.5ff3070a793d4p-3,
+      0x1.9525a9cf456b4p-3,  0x1.c8ff7c79a9a22p-3,  0x1.fb9186d5e3e2bp-3,  0x1.1675cababa60ep-2,
+      0x1.2e8e2bae11d31p-2,  0x1.4618bc21c5ec2p-2,  0x1.5d1bdbf5809cap-2};
+  constexpr double kLogLo[23] = {
+      0x1.8f7e9b38a6979p-57, -0x1.e0efadd9db02bp-56, -0x1.f665066f980a2p-57,
+      -0x1.bcafa9de97203p-57, 0x1.1f5b44c0df7e7p-61, 0x1.0e63a5f01c691p-58,
+      0x1.478a85704ccb7p-58, 0x1.dd7009902bf32p-58, -0x1.c05cf1d753622p-59,
+      0.0, 0x1.33e3f04f1ef23p-60, 0x1.85f325c5bbacdp-59,
+      -0x1.906d99184b992p-58, -0x1.61578001e0162p-60, 0x1.301771c407dbfp-57,
+      -0x1.bc60efafc6f6ep-58, 0x1.d904c1d4e2e26p-57, -0x1.4f689f8434012p-57,
+      -0x1.caaae64f21acbp-57, 0x1.ce63eab883717p-61, -0x1.8f4cdb95ebdf9p-56,
+      0x1.f42decdeccf1dp-56, 0x1.4236383dc7fe1p-56};
+  const bool subnormal = x < 0x1p-1022;
+  const double scaled = Select(subnormal, x * 0x1p54, x);
+  const uint64_t shifted = Bits(scaled) + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
+  const double k = DoubleFromBits((shifted >> 52) | 0x4330000000000000ull) -
+                   Select(subnormal, 0x1p52 + (1023 + 54), 0x1p52 + 1023);
+  const double m = DoubleFromBits((shifted & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull);
+  const double j = Rint(m * 32.0);  // 23 to 45
+  const double c = j * 0x1p-5;
+  const double numerator = m - c;
+  const double d_hi = m + c;
+  const double d_lo = (m - (d_hi - c)) + (c - (d_hi - (d_hi - c)));  // TwoSum
+  const double s_hi = numerator / d_hi;
+  const double s_lo = (Fma(-s_hi, d_hi, numerator) - s_hi * d_lo) / d_hi;
+  const double z = s_hi * s_hi;
+  double r = 0x1.745d1745d1746p-3;
+  r = Fma(r, z, 0x1.c71c71c71c71cp-3);
+  r = Fma(r, z, 0x1.2492492492492p-2);
+  r = Fma(r, z, 0x1.999999999999ap-2);
+  r = Fma(r, z, 0x1.5555555555555p-1);
+  const int index = static_cast<int>(j) - 23;
+  const double tail = kLogLo[index] + 2.0 * s_lo + s_hi * z * r + k * kLn2Lo;
+  // k * kLn2Hi + log(c)'s high part + 2 * s_hi, each exact, summed exactly (TwoSum twice),
+  // then the small parts.
+  const auto two_sum = [](double a, double b, double* error) {
+    const double sum = a + b;
+    const double b_part = sum - a;
+    *error = (a - (sum - b_part)) + (b - b_part);
+    return sum;
+  };
+  double error1, error2;
+  const double sum1 = two_sum(k * kLn2Hi, kLogHi[index], &error1);
+  const double sum = two_sum(sum1, 2.0 * s_hi, &error2);
+  const double low = (error1 + error2) + tail;
+  *hi = sum + low;
+  *lo = low - (*hi - sum);
+}
+
+// e^(hi + lo) for |lo| <= 2^-50 |hi| or so: Exp(hi) * (1 + lo).
+DEFERRED_HOST_DEVICE inline double ExpDoubleDouble(double hi, double lo) {
+  const double e = Exp(hi);
+  // Where e is infinite or lo is not finite (hi overflowed), e is the result already: 0,
+  // inf or NaN.
+  const bool finite = (e - e == 0.0) & (lo - lo == 0.0);
+  return Select(finite, Fma(e, lo, e), e);
+}
+
+// ReduceTurns for a finite double x: x / (2*pi) = quadrant / 4 + *turns + *turns_lo + an
+// integer, |*turns| <= 1/8, *turns_lo below half an ulp of *turns. Products of x with
+// each table word are split exactly (Fma) and their fractional parts summed in
+// double-double; |x| >= 2^600 is scaled by 2^-600 first (exactly), else the table by
+// 2^-600, so that no product overflows.
+DEFERRED_HOST_DEVICE inline int ReduceTurns(double x, double* turns, double* turns_lo) {
+  // 1/(2*pi) * 2^600 as a sum of 23 doubles (each the rounding of what the earlier ones
+  // leave), which covers 1/(2*pi) down to 2^-1222: enough for x / (2*pi) modulo 1 to about
+  // 2^-110 for every double x.
+  constexpr double kInvTwoPiScaled[23] = {
+      0x1.45f306dc9c883p+597,  -0x1.6b01ec5417056p+543, -0x1.6447e493ad4cep+489,
+      0x1.e21c820ff28b2p+435,  -0x1.508510ea79237p+380, 0x1.b8e909374b802p+324,
+      -0x1.b6d115f62e6dep+270, -0x1.80f10a71a76b3p+215, 0x1.cfba208d7d4bbp+160,
+      -0x1.2edec598e3f65p+104, -0x1.741037d8cdc54p+49,  0x1.cc1a99cfa4e42p-5,
+      0x1.7e2ef7e4a0ec8p-60,   -0x1.da00087e99fc0p-120, -0x1.0d0ee74a5f593p-174,
+      0x1.f6d367ecf27cbp-230,  0x1.36e9e8c7ecd3dp-287,  -0x1.00ae9456c229cp-341,
+      -0x1.41a0e84c2f8c6p-398, -0x1.0eb5ada2b2809p-455, -0x1.0277039517bd5p-509,
+      0x1.98237e3db5d60p-569,  -0x1.e6087beca1794p-623};
+  const bool huge = Abs(x) >= 0x1p600;
+  const double xs = Select(huge, x * 0x1p-600, x);
+  const double table_scale = Select(huge, 1.0, 0x1p-600);
   double sum = 0.0, error = 0.0;
   const auto add = [&](double v) {
     if (Abs(v) >= 1.0) v -= Rint(v);  // exact: drops whole turns
@@ -830,44 +970,169 @@ DEFERRED_HOST_DEVICE inline int ReduceTurns(float x, double* turns) {
     error += (sum - (s - b)) + (v - b);
     sum = s;
   };
-  for (const double c : kInvTwoPi) {
-    const double hi = d * c;
+  for (const double word : kInvTwoPiScaled) {
+    const double c = word * table_scale;
+    const double hi = xs * c;
+    // The words shrink by 2^54 or more each: what the rest would add is below 2^-118.
+    if (Abs(hi) < 0x1p-120) break;
     add(hi);
-    add(Fma(d, c, -hi));
+    add(Fma(xs, c, -hi));
   }
   const double quarters = Rint(4.0 * sum);
-  *turns = (sum - 0.25 * quarters) + error;
+  const double t = sum - 0.25 * quarters;
+  *turns = t + error;
+  *turns_lo = error - (*turns - t);
   const int64_t q = static_cast<int64_t>(quarters) % 4;
   return static_cast<int>(q < 0 ? q + 4 : q);
 }
 
-// sin(x) (want_sin) or cos(x) for finite x.
-DEFERRED_HOST_DEVICE inline double SinOrCos(float x, bool want_sin) {
-  double turns;
-  const int quadrant = ReduceTurns(x, &turns);
+// sin(x) (want_sin) or cos(x) for finite x with |x| >= 2^-27.
+DEFERRED_HOST_DEVICE inline double SinOrCos(double x, bool want_sin) {
+  double turns, turns_lo;
+  const int quadrant = ReduceTurns(x, &turns, &turns_lo);
   double s, c;
   SinCos2Pi(turns, &s, &c);
-  // x = 2*pi*(quadrant / 4 + turns): each quadrant turns (s, c) a quarter further.
+  // The rest of the angle, 2*pi*turns_lo, turns (s, c) by a first-order rotation.
+  const double rest = 0x1.921fb54442d18p+2 * turns_lo;
+  const double s1 = Fma(rest, c, s);
+  const double c1 = Fma(-rest, s, c);
   const int k = want_sin ? quadrant : quadrant + 1;
   switch (k % 4) {
-    case 0: return s;
-    case 1: return c;
-    case 2: return -s;
-    default: return -c;
+    case 0:
+      return s1;
+    case 1:
+      return c1;
+    case 2:
+      return -s1;
+    default:
+      return -c1;
   }
 }
 
 }  // namespace internal
 
-DEFERRED_HOST_DEVICE inline float Sin(float x) {
-  if (x == 0.0f) return x;  // keeps -0
-  if (!(internal::Abs(x) < internal::InfF())) return static_cast<float>(internal::NanD());
-  return static_cast<float>(internal::SinOrCos(x, true));
+DEFERRED_HOST_DEVICE inline double Pow(double x, double y) {
+  // A signaling NaN operand gives NaN even where a quiet one gives 1, as glibc's pow does.
+  const auto signaling = [](double v) {
+    const uint64_t bits = internal::Bits(v) & 0x7fffffffffffffffull;
+    return bits > 0x7ff0000000000000ull && (bits & 0x0008000000000000ull) == 0;
+  };
+  if (signaling(x) || signaling(y)) return x + y;
+  double special;
+  bool negative = false;
+  if (internal::PowSpecialCase(x, y, &special, &negative)) return special;
+  double log_hi, log_lo;
+  internal::LogDoubleDouble(internal::Abs(x), &log_hi, &log_lo);
+  const double p_hi = y * log_hi;
+  const double p_lo = internal::Fma(y, log_hi, -p_hi) + y * log_lo;
+  const double magnitude = internal::ExpDoubleDouble(p_hi, p_lo);
+  return negative ? -magnitude : magnitude;
 }
 
-DEFERRED_HOST_DEVICE inline float Cos(float x) {
-  if (!(internal::Abs(x) < internal::InfF())) return static_cast<float>(internal::NanD());
-  return static_cast<float>(internal::SinOrCos(x, false));
+DEFERRED_HOST_DEVICE inline double Expm1(double x) {
+  using internal::Fma;
+  if (x != x || x == 0.0) return x;  // NaN; ±0 keeps its sign
+  if (x > 710.0) return internal::InfD();
+  if (x < -40.0) return -1.0;  // e^-40 is below half an ulp of 1
+  // x = k ln 2 + r, and expm1(r) = r + r^2 Q(r), Q the Taylor series to r^18 (enough for
+  // |r| <= ln 2). k is 0 on [-ln2 / 2, ln 2), where r = x exactly and 2^k (1 + p) - 1
+  // below would cancel; elsewhere |r| <= ln2 / 2.
+  const bool direct = x >= -0x1.62e42fefa39efp-2 && x < 0x1.62e42fefa39efp-1;
+  const double k = direct ? 0.0 : Rint(x * internal::kLog2E);
+  // r = x - k ln 2 rounded, and r_lo what the rounding left (k * kLn2Hi is exact).
+  const double r_hi = Fma(k, -internal::kLn2Hi, x);
+  const double r = Fma(k, -internal::kLn2Lo, r_hi);
+  const double r_lo = (r_hi - r) - k * internal::kLn2Lo;
+  double q = 0x1.6827863b97d97p-53;
+  q = Fma(q, r, 0x1.952c77030ad4ap-49);
+  q = Fma(q, r, 0x1.ae7f3e733b81fp-45);
+  q = Fma(q, r, 0x1.ae7f3e733b81fp-41);
+  q = Fma(q, r, 0x1.93974a8c07c9dp-37);
+  q = Fma(q, r, 0x1.6124613a86d09p-33);
+  q = Fma(q, r, 0x1.1eed8eff8d898p-29);
+  q = Fma(q, r, 0x1.ae64567f544e4p-26);
+  q = Fma(q, r, 0x1.27e4fb7789f5cp-22);
+  q = Fma(q, r, 0x1.71de3a556c734p-19);
+  q = Fma(q, r, 0x1.a01a01a01a01ap-16);
+  q = Fma(q, r, 0x1.a01a01a01a01ap-13);
+  q = Fma(q, r, 0x1.6c16c16c16c17p-10);
+  q = Fma(q, r, 0x1.1111111111111p-7);
+  q = Fma(q, r, 0x1.5555555555555p-5);
+  q = Fma(q, r, 0x1.5555555555555p-3);
+  q = Fma(q, r, 0x1.0p-1);
+  // p = expm1(r + r_lo) = expm1(r) + r_lo e^r, the small terms added before r.
+  const double p = r + Fma(r * r, q, r_lo * (1.0 + r));
+  if (k == 0.0) return p;
+  if (k > 53.0) {
+    // 2^k ((1 + p) - 2^-k), with 1 + p in double-double (Fast2Sum); 2^-k is 0 past k = 1000,
+    // where it is far below any ulp anyway.
+    const double one_plus_p = 1.0 + p;
+    const int64_t minus_k_biased = k < 1000.0 ? 1023 - static_cast<int64_t>(k) : 0;
+    const double two_minus_k =
+        internal::DoubleFromBits(static_cast<uint64_t>(minus_k_biased) << 52);
+    const double low = (p - (one_plus_p - 1.0)) - two_minus_k;
+    return internal::TimesPowerOfTwo(one_plus_p + low, k);
+  }
+  // 2^k (1 + p) - 1 = 2^k p + (2^k - 1), both exact for -58 <= k <= 53: one rounding.
+  const double two_k =
+      internal::DoubleFromBits(static_cast<uint64_t>(static_cast<int64_t>(k) + 1023) << 52);
+  return two_k * p + (two_k - 1.0);
+}
+
+DEFERRED_HOST_DEVICE inline double Exp2(double x) {
+  using internal::Select;
+  if (x != x) return x;
+  const double xc = Select(x > 1100.0, 1100.0, Select(x < -1100.0, -1100.0, x));
+  const double k = Rint(xc);
+  const double r = xc - k;  // exact, |r| <= 1/2
+  // r ln 2 in double-double, then e^(r ln 2) * 2^k.
+  const double hi = r * 0x1.62e42fefa39efp-1;
+  const double lo = internal::Fma(r, 0x1.62e42fefa39efp-1, -hi) + r * 0x1.abc9e3b39803fp-56;
+  return internal::TimesPowerOfTwo(internal::ExpDoubleDouble(hi, lo), k);
+}
+
+DEFERRED_HOST_DEVICE inline double Log2(double x) {
+  if (!(x > 0.0 && x < internal::InfD())) return Log(x);  // ±0, negative, inf, NaN: as Log
+  double hi, lo;
+  internal::LogDoubleDouble(x, &hi, &lo);
+  const double p_hi = hi * internal::kLog2E;
+  const double p_lo = internal::Fma(hi, internal::kLog2E, -p_hi) +
+                      (lo * internal::kLog2E + hi * internal::kLog2ELo);
+  return p_hi + p_lo;
+}
+
+DEFERRED_HOST_DEVICE inline double Tanh(double x) {
+  if (x != x || x == 0.0) return x;
+  const double a = internal::Abs(x);
+  double t;
+  if (a < 0x1p-28) {
+    t = a;  // a^3 / 3 is below half an ulp of a
+  } else if (a > 22.0) {
+    t = 1.0;  // tanh(22) = 1 - 1.6e-19 rounds to 1
+  } else if (a >= 1.0) {
+    t = 1.0 - 2.0 / (Expm1(2.0 * a) + 2.0);  // the small quotient's error hardly shows
+  } else {
+    // tanh(a) = -e / (e + 2) with e = expm1(-2a) in (-0.87, 0], the denominator in
+    // double-double (Fast2Sum) and the quotient corrected by its residual.
+    const double e = Expm1(-2.0 * a);
+    const double d_hi = e + 2.0;
+    const double d_lo = e - (d_hi - 2.0);
+    const double quotient = -e / d_hi;
+    t = quotient + (internal::Fma(-quotient, d_hi, -e) - quotient * d_lo) / d_hi;
+  }
+  return internal::WithSignOf(t, x);
+}
+
+DEFERRED_HOST_DEVICE inline double Sin(double x) {
+  if (internal::Abs(x) < 0x1p-26) return x;  // x^3 / 6 is below half an ulp; keeps -0
+  if (!(internal::Abs(x) < internal::InfD())) return internal::NanD();
+  return internal::SinOrCos(x, true);
+}
+
+DEFERRED_HOST_DEVICE inline double Cos(double x) {
+  if (internal::Abs(x) < 0x1p-27) return 1.0;  // x^2 / 2 is below half an ulp of 1
+  if (!(internal::Abs(x) < internal::InfD())) return internal::NanD();
+  return internal::SinOrCos(x, false);
 }
 
 }  // namespace deferred::detmath

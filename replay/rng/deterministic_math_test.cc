@@ -310,6 +310,188 @@ TEST(DeterministicMathTest, Expm1Exp2Log2TanhFloatOverEveryFloat) {
   ExpectFloatFunction("Tanh", Tanh, [](double x) { return std::tanh(x); }, specials);
 }
 
+// ---- The double functions the elementwise ops use (pow, sin, cos, tanh, log2, exp2,
+// expm1), against long double (sin and cos against glibc's double sin and cos, whose
+// exact reduction long double's x87 sinl lacks for huge arguments).
+
+TEST(DeterministicMathTest, Exp2Log2Expm1DoubleWithinOneUlp) {
+  SCOPED_TRACE(kSeed);
+  constexpr double kMax = std::numeric_limits<double>::max();
+  ExpectMaxUlp<double>(
+      "Exp2(double) uniform [-1080,1030]", RandomUniform<double>(-1080.0, 1030.0, kPoints, kSeed),
+      [](double x) { return Exp2(x); }, [](double x) { return std::exp2(static_cast<long double>(x)); },
+      1.0);
+  ExpectMaxUlp<double>(
+      "Log2(double) all positive finite",
+      RandomBitPatterns<double>(0x1p-1074, kMax, kPoints, kSeed + 1),
+      [](double x) { return Log2(x); }, [](double x) { return std::log2(static_cast<long double>(x)); },
+      1.0);
+  ExpectMaxUlp<double>(
+      "Expm1(double) uniform [-40,710]", RandomUniform<double>(-40.0, 710.0, kPoints, kSeed + 2),
+      [](double x) { return Expm1(x); },
+      [](double x) { return std::expm1(static_cast<long double>(x)); }, 1.0);
+  ExpectMaxUlp<double>(
+      "Expm1(double) bits |x|<=1", RandomSignedBitPatterns<double>(1.0, kPoints, kSeed + 3),
+      [](double x) { return Expm1(x); },
+      [](double x) { return std::expm1(static_cast<long double>(x)); }, 1.0);
+}
+
+TEST(DeterministicMathTest, TanhDoubleWithinTwoUlps) {
+  SCOPED_TRACE(kSeed);
+  ExpectMaxUlp<double>(
+      "Tanh(double) bits |x|<=25", RandomSignedBitPatterns<double>(25.0, kPoints, kSeed),
+      [](double x) { return Tanh(x); }, [](double x) { return std::tanh(static_cast<long double>(x)); },
+      2.0);
+  ExpectMaxUlp<double>(
+      "Tanh(double) uniform [-3,3]", RandomUniform<double>(-3.0, 3.0, kPoints, kSeed + 1),
+      [](double x) { return Tanh(x); }, [](double x) { return std::tanh(static_cast<long double>(x)); },
+      2.0);
+}
+
+// Doubles near multiples of pi/2, over every magnitude, and the range models use.
+std::vector<double> DoubleTrigInputs() {
+  std::vector<double> inputs = RandomSignedBitPatterns<double>(
+      std::numeric_limits<double>::max(), kPoints / 2, kSeed);
+  const std::vector<double> moderate = RandomSignedBitPatterns<double>(1e6, kPoints / 4, kSeed + 1);
+  inputs.insert(inputs.end(), moderate.begin(), moderate.end());
+  for (int k = -100000; k <= 100000; k += 3) {
+    const double near = k * 1.5707963267948966;
+    inputs.push_back(near);
+    inputs.push_back(std::nextafter(near, 1e300));
+    inputs.push_back(std::nextafter(near, -1e300));
+  }
+  return inputs;
+}
+
+TEST(DeterministicMathTest, SinAndCosDoubleOverEveryMagnitude) {
+  SCOPED_TRACE(kSeed);
+  const std::vector<double> inputs = DoubleTrigInputs();
+  ExpectMaxUlp<double>(
+      "Sin(double) bits, near k*pi/2", inputs, [](double x) { return Sin(x); },
+      [](double x) { return std::sin(x); }, 1.5);
+  ExpectMaxUlp<double>(
+      "Cos(double) bits, near k*pi/2", inputs, [](double x) { return Cos(x); },
+      [](double x) { return std::cos(x); }, 1.5);
+}
+
+TEST(DeterministicMathTest, PowDoubleWithinBound) {
+  std::mt19937_64 rng(kSeed);
+  double worst = 0.0, worst_moderate = 0.0;
+  double worst_x = 0.0, worst_y = 0.0;
+  int64_t points = 0;
+  for (int i = 0; i < 200000; ++i) {
+    // Positive bases of every magnitude and negative ones with integer exponents; y such
+    // that the result stays finite and normal, often near the edges.
+    double x = std::bit_cast<double>(rng() % 0x7ff0000000000000ull);
+    const long double log_x = std::log(static_cast<long double>(x));
+    if (log_x == 0) continue;
+    const double limit = static_cast<double>(700.0L / std::fabs(log_x));
+    double y = std::uniform_real_distribution<double>(-limit, limit)(rng);
+    if (i % 4 == 0) {
+      x = -x;
+      y = std::trunc(y);
+    }
+    const double actual = Pow(x, y);
+    const long double expected = std::pow(static_cast<long double>(x), static_cast<long double>(y));
+    const double error = UlpError(actual, expected);
+    ++points;
+    const bool moderate = std::fabs(static_cast<double>(y * log_x)) <= 50.0;
+    if (moderate) worst_moderate = std::max(worst_moderate, error);
+    if (!(error <= worst)) {
+      worst = error;
+      worst_x = x;
+      worst_y = y;
+    }
+  }
+  std::printf("Pow(double) |y log x| <= 700: %lld points  max %.4f ulp at %a ^ %a; "
+              "|y log x| <= 50: max %.4f ulp\n",
+              static_cast<long long>(points), worst, worst_x, worst_y, worst_moderate);
+  EXPECT_LE(worst_moderate, 1.5);
+  EXPECT_LE(worst, 1.5) << std::hexfloat << worst_x << " ^ " << worst_y;
+}
+
+// C's special cases exactly (NaN, infinities, zeros, ±1), and every other value of the
+// grid within PowDoubleWithinBound's moderate bound.
+TEST(DeterministicMathTest, PowDoubleSpecialValuesAreCs) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double signaling = std::numeric_limits<double>::signaling_NaN();
+  const double values[] = {0.0,  -0.0,  1.0,    -1.0,   0.5,        -0.5, 2.0,       -2.0,
+                           3.0,  -3.0,  2.5,    -2.5,   inf,        -inf, nan,       signaling,
+                           0x1p-1074, 1e300, -1e300, 0x1p53, 0x1p54, -0x1p53 - 2};
+  for (const double x : values) {
+    for (const double y : values) {
+      const double expected = std::pow(x, y);
+      const double actual = Pow(x, y);
+      if (std::isnan(expected)) {
+        EXPECT_TRUE(std::isnan(actual)) << x << "^" << y << " = " << actual;
+      } else if (std::isinf(expected) || expected == 0.0 || std::fabs(expected) == 1.0) {
+        EXPECT_EQ(std::bit_cast<uint64_t>(actual), std::bit_cast<uint64_t>(expected))
+            << x << "^" << y << " = " << actual << ", expected " << expected;
+      } else {
+        EXPECT_LE(UlpError(actual, std::pow(static_cast<long double>(x),
+                                            static_cast<long double>(y))),
+                  1.5)
+            << x << "^" << y << " = " << actual << ", expected " << expected;
+      }
+    }
+  }
+}
+
+// Just past overflow and underflow (|y log x| in (709, 1000)), where exp's high part is
+// infinite or zero and its low part must not turn it into NaN.
+TEST(DeterministicMathTest, PowDoubleOverflowsAndUnderflowsCleanly) {
+  std::mt19937_64 rng(kSeed);
+  for (int i = 0; i < 20000; ++i) {
+    const double x = std::uniform_real_distribution<double>(1.01, 1e6)(rng);
+    const double p = std::uniform_real_distribution<double>(709.0, 1000.0)(rng);
+    const double y = (i % 2 == 0 ? p : -p) / std::log(x);
+    const double expected = std::pow(x, y);
+    const double actual = Pow(x, y);
+    ASSERT_FALSE(std::isnan(actual)) << std::hexfloat << x << " ^ " << y;
+    if (std::isinf(expected) || expected == 0.0) {
+      EXPECT_LE(UlpError(actual, static_cast<long double>(expected)), 1.0)
+          << std::hexfloat << x << " ^ " << y << " = " << actual;
+    }
+  }
+}
+
+TEST(DeterministicMathTest, DoubleFunctionsSpecialValuesAreCs) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const double values[] = {0.0,  -0.0, inf,  -inf,   1.0,     2.0,    8.0,     0.5,   -1.0,
+                           1024.0, -1075.0, -1074.0, 1023.0, 709.8, -745.2, 1e-300, -1e-300,
+                           22.0, 23.0, -40.0, 0x1p-1074, std::numeric_limits<double>::quiet_NaN()};
+  struct Function {
+    const char* name;
+    double (*ours)(double);
+    double (*c)(double);
+  };
+  const Function functions[] = {
+      {"Exp2", [](double x) { return Exp2(x); }, [](double x) { return std::exp2(x); }},
+      {"Log2", [](double x) { return Log2(x); }, [](double x) { return std::log2(x); }},
+      {"Expm1", [](double x) { return Expm1(x); }, [](double x) { return std::expm1(x); }},
+      {"Tanh", [](double x) { return Tanh(x); }, [](double x) { return std::tanh(x); }},
+      {"Sin", [](double x) { return Sin(x); }, [](double x) { return std::sin(x); }},
+      {"Cos", [](double x) { return Cos(x); }, [](double x) { return std::cos(x); }},
+  };
+  for (const Function& f : functions) {
+    for (const double x : values) {
+      const double expected = f.c(x);
+      const double actual = f.ours(x);
+      if (std::isnan(expected)) {
+        EXPECT_TRUE(std::isnan(actual)) << f.name << "(" << x << ") = " << actual;
+      } else if (std::isinf(expected) || expected == 0.0 || std::fabs(expected) == 1.0) {
+        EXPECT_EQ(std::bit_cast<uint64_t>(actual), std::bit_cast<uint64_t>(expected))
+            << f.name << "(" << x << ") = " << actual << ", expected " << expected;
+      } else {
+        EXPECT_LE(UlpError(actual, static_cast<long double>(expected)), 1.0)
+            << f.name << "(" << std::hexfloat << x << ") = " << actual << ", expected "
+            << expected;
+      }
+    }
+  }
+}
+
 TEST(DeterministicMathTest, LogDoubleWithinOneUlp) {
   SCOPED_TRACE(kSeed);
   const std::function<double(double)> f = [](double x) { return Log(x); };
@@ -643,8 +825,14 @@ TEST(DeterministicMathTest, ErfAndErfInvAreOddBitForBit) {
 // vectorizes them under target("avx2,fma") (checked with -fopt-info-vec).
 constexpr int kBlock = 256;
 
-enum Function { kLog, kLog1p, kExp, kSinCos2Pi, kErf, kErfInv, kNumFunctions };
-constexpr const char* kFunctionNames[] = {"Log", "Log1p", "Exp", "SinCos2Pi", "Erf", "ErfInv"};
+// The elementwise ops' functions too (Pow with a fixed exponent).
+enum Function {
+  kLog, kLog1p, kExp, kSinCos2Pi, kErf, kErfInv,
+  kPow, kExpm1, kExp2, kLog2, kTanh, kSin, kCos, kNumFunctions
+};
+constexpr const char* kFunctionNames[] = {"Log", "Log1p", "Exp",  "SinCos2Pi", "Erf",
+                                          "ErfInv", "Pow", "Expm1", "Exp2", "Log2",
+                                          "Tanh", "Sin", "Cos"};
 
 // Evaluates every function over one block: in[f * kBlock + i] gives out[f * kBlock + i],
 // and the cosine of SinCos2Pi goes to cos_out[i].
@@ -658,6 +846,13 @@ inline void EvaluateBlock(const T* __restrict in, T* __restrict out, T* __restri
   }
   for (int i = 0; i < kBlock; ++i) out[kErf * kBlock + i] = Erf(in[kErf * kBlock + i]);
   for (int i = 0; i < kBlock; ++i) out[kErfInv * kBlock + i] = ErfInv(in[kErfInv * kBlock + i]);
+  for (int i = 0; i < kBlock; ++i) out[kPow * kBlock + i] = Pow(in[kPow * kBlock + i], T(-2.75));
+  for (int i = 0; i < kBlock; ++i) out[kExpm1 * kBlock + i] = Expm1(in[kExpm1 * kBlock + i]);
+  for (int i = 0; i < kBlock; ++i) out[kExp2 * kBlock + i] = Exp2(in[kExp2 * kBlock + i]);
+  for (int i = 0; i < kBlock; ++i) out[kLog2 * kBlock + i] = Log2(in[kLog2 * kBlock + i]);
+  for (int i = 0; i < kBlock; ++i) out[kTanh * kBlock + i] = Tanh(in[kTanh * kBlock + i]);
+  for (int i = 0; i < kBlock; ++i) out[kSin * kBlock + i] = Sin(in[kSin * kBlock + i]);
+  for (int i = 0; i < kBlock; ++i) out[kCos * kBlock + i] = Cos(in[kCos * kBlock + i]);
 }
 
 // flatten inlines the header's functions into each copy, so each is compiled for its target.
@@ -698,6 +893,13 @@ std::vector<std::vector<T>> BitIdentityInputs(int64_t n) {
   inputs[kErf] = RandomSignedBitPatterns<T>(T(7), n, kSeed);
   inputs[kErfInv] = Concat(RandomUniform<T>(T(-1), T(1), n / 2, kSeed),
                            RandomSignedBitPatterns<T>(T(1), n / 2, kSeed));
+  inputs[kPow] = RandomSignedBitPatterns<T>(Limits::max(), n, kSeed);
+  inputs[kExpm1] = RandomUniform<T>(T(-50), T(750), n, kSeed);
+  inputs[kExp2] = RandomUniform<T>(T(-1100), T(1100), n, kSeed);
+  inputs[kLog2] = RandomBitPatterns<T>(Limits::denorm_min(), Limits::max(), n, kSeed);
+  inputs[kTanh] = RandomSignedBitPatterns<T>(T(30), n, kSeed);
+  inputs[kSin] = RandomSignedBitPatterns<T>(Limits::max(), n, kSeed);
+  inputs[kCos] = RandomSignedBitPatterns<T>(T(1e6), n, kSeed);
   for (std::vector<T>& in : inputs) {
     std::copy(specials.begin(), specials.end(), in.begin());
     in.resize((in.size() + kBlock - 1) / kBlock * kBlock, T(0.5));
@@ -708,7 +910,7 @@ std::vector<std::vector<T>> BitIdentityInputs(int64_t n) {
 template <typename T>
 void ExpectPortableAndAvx2FmaAgree() {
   SCOPED_TRACE(kSeed);
-  // A quarter of kPoints per function: about a million inputs in all.
+  // A quarter of kPoints per function.
   const std::vector<std::vector<T>> inputs = BitIdentityInputs<T>(kPoints / 4);
   const size_t blocks = inputs[0].size() / kBlock;
   std::vector<T> in(kNumFunctions * kBlock);
