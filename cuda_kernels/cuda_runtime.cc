@@ -73,6 +73,12 @@ class CudaMemory : public DeviceMemory {
  public:
   absl::Status CheckDevice(int index) override { return cuda::CheckDevice(index); }
 
+  absl::StatusOr<void*> StreamOf(int index) override {
+    absl::StatusOr<cudaStream_t> stream = StreamFor(index);
+    if (!stream.ok()) return stream.status();
+    return static_cast<void*>(*stream);
+  }
+
   absl::StatusOr<std::byte*> Allocate(int index, int64_t nbytes) override {
     absl::StatusOr<cudaStream_t> stream = StreamFor(index);
     if (!stream.ok()) return stream.status();

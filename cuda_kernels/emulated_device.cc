@@ -25,7 +25,7 @@ HostBackedDeviceMemory& InstallEmulatedCudaDevice() {
     RegisterDeviceMemory(DeviceType::kCUDA, m);
     RegisterCudaKernels(KernelLaunchers{
         .random_fill =
-            [](const RandomFillArgs& args, int) {
+            [](const RandomFillArgs& args, const KernelContext&) {
               const bool ran = RunRandomFill(
                   args, [](const auto& fill) { EmulateLaunch(fill, NextOrderSeed()); });
               if (!ran) {
@@ -33,36 +33,36 @@ HostBackedDeviceMemory& InstallEmulatedCudaDevice() {
               }
             },
         .constant_fill =
-            [](const ConstantFillArgs& args, int) {
+            [](const ConstantFillArgs& args, const KernelContext&) {
               RunConstantFill(args, [](const auto& fill) { EmulateLaunch(fill, NextOrderSeed()); });
             },
         .strided_copy =
-            [](const StridedCopyArgs& args, int) {
+            [](const StridedCopyArgs& args, const KernelContext&) {
               RunStridedCopy(args, [](const auto& copy) { EmulateLaunch(copy, NextOrderSeed()); });
             },
         .elementwise =
-            [](const ElementwiseArgs& args, int) {
+            [](const ElementwiseArgs& args, const KernelContext&) {
               RunElementwise(args, [](const auto& map) { EmulateLaunch(map, NextOrderSeed()); });
             },
         .indexed_fill =
-            [](const IndexedFillArgs& args, int) {
+            [](const IndexedFillArgs& args, const KernelContext&) {
               RunIndexedFill(args, [](const auto& fill) { EmulateLaunch(fill, NextOrderSeed()); });
             },
         .triangle =
-            [](const TriangleArgs& args, int) {
+            [](const TriangleArgs& args, const KernelContext&) {
               RunTriangle(args,
                           [](const auto& triangle) { EmulateLaunch(triangle, NextOrderSeed()); });
             },
         .reduction =
-            [](const ReductionArgs& args, int) {
+            [](const ReductionArgs& args, const KernelContext&) {
               RunReduction(args, [](const auto& work) { EmulateLaunch(work, NextOrderSeed()); });
             },
         .lines =
-            [](const LineArgs& args, int) {
+            [](const LineArgs& args, const KernelContext&) {
               RunLines(args, [](const auto& work) { EmulateLaunch(work, NextOrderSeed()); });
             },
         .matmul =
-            [](const MatmulArgs& args, int) {
+            [](const MatmulArgs& args, const KernelContext&) {
               RunMatmul(args, [](const auto& work) { EmulateLaunch(work, NextOrderSeed()); });
             },
     });

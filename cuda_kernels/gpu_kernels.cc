@@ -13,48 +13,47 @@ void ThrowIfError(const absl::Status& status) {
   if (!status.ok()) throw Error(std::string(status.message()), status.code());
 }
 
-cudaStream_t StreamOrThrow(int device) {
-  absl::StatusOr<cudaStream_t> stream = StreamFor(device);
-  ThrowIfError(stream.status());
-  return *stream;
+// The kernel's stream: the device's, from its memory (DeviceMemory::StreamOf).
+cudaStream_t StreamOf(const KernelContext& context) {
+  return static_cast<cudaStream_t>(context.stream);
 }
 
 const bool registered = RegisterCudaKernels(KernelLaunchers{
     .random_fill =
-        [](const RandomFillArgs& args, int device) {
-          ThrowIfError(StatusOf(LaunchRandomFill(args, StreamOrThrow(device)), "random fill"));
+        [](const RandomFillArgs& args, const KernelContext& context) {
+          ThrowIfError(StatusOf(LaunchRandomFill(args, StreamOf(context)), "random fill"));
         },
     .constant_fill =
-        [](const ConstantFillArgs& args, int device) {
-          ThrowIfError(StatusOf(LaunchConstantFill(args, StreamOrThrow(device)), "constant fill"));
+        [](const ConstantFillArgs& args, const KernelContext& context) {
+          ThrowIfError(StatusOf(LaunchConstantFill(args, StreamOf(context)), "constant fill"));
         },
     .strided_copy =
-        [](const StridedCopyArgs& args, int device) {
-          ThrowIfError(StatusOf(LaunchStridedCopy(args, StreamOrThrow(device)), "strided copy"));
+        [](const StridedCopyArgs& args, const KernelContext& context) {
+          ThrowIfError(StatusOf(LaunchStridedCopy(args, StreamOf(context)), "strided copy"));
         },
     .elementwise =
-        [](const ElementwiseArgs& args, int device) {
-          ThrowIfError(StatusOf(LaunchElementwise(args, StreamOrThrow(device)), "elementwise"));
+        [](const ElementwiseArgs& args, const KernelContext& context) {
+          ThrowIfError(StatusOf(LaunchElementwise(args, StreamOf(context)), "elementwise"));
         },
     .indexed_fill =
-        [](const IndexedFillArgs& args, int device) {
-          ThrowIfError(StatusOf(LaunchIndexedFill(args, StreamOrThrow(device)), "indexed fill"));
+        [](const IndexedFillArgs& args, const KernelContext& context) {
+          ThrowIfError(StatusOf(LaunchIndexedFill(args, StreamOf(context)), "indexed fill"));
         },
     .triangle =
-        [](const TriangleArgs& args, int device) {
-          ThrowIfError(StatusOf(LaunchTriangle(args, StreamOrThrow(device)), "tril/triu"));
+        [](const TriangleArgs& args, const KernelContext& context) {
+          ThrowIfError(StatusOf(LaunchTriangle(args, StreamOf(context)), "tril/triu"));
         },
     .reduction =
-        [](const ReductionArgs& args, int device) {
-          ThrowIfError(StatusOf(LaunchReduction(args, StreamOrThrow(device)), "reduction"));
+        [](const ReductionArgs& args, const KernelContext& context) {
+          ThrowIfError(StatusOf(LaunchReduction(args, StreamOf(context)), "reduction"));
         },
     .lines =
-        [](const LineArgs& args, int device) {
-          ThrowIfError(StatusOf(LaunchLines(args, StreamOrThrow(device)), "cumsum/argsort"));
+        [](const LineArgs& args, const KernelContext& context) {
+          ThrowIfError(StatusOf(LaunchLines(args, StreamOf(context)), "cumsum/argsort"));
         },
     .matmul =
-        [](const MatmulArgs& args, int device) {
-          ThrowIfError(StatusOf(LaunchMatmul(args, StreamOrThrow(device)), "matmul"));
+        [](const MatmulArgs& args, const KernelContext& context) {
+          ThrowIfError(StatusOf(LaunchMatmul(args, StreamOf(context)), "matmul"));
         },
 });
 

@@ -201,7 +201,7 @@ TEST(RandomFillTest, EmulatedGridEqualsCpuKernelsBitwise) {
         attrs.Has("region_start") ? absl::StrCat(" restricted to a region of ", ShapeToString(full))
                                   : "");
     const OpCall cpu_call = CallOf(op.name, cpu_out, attrs);
-    cpu_call.def->kernel(DeviceType::kCPU)(cpu_call, {cpu_out});
+    cpu_call.def->kernel(DeviceType::kCPU)(KernelContext{}, cpu_call, {cpu_out});
     EmulateRandomFill(CallOf(op.name, emulated_out, attrs), emulated_out, rng());
     ASSERT_EQ(StorageBytes(emulated_out), StorageBytes(cpu_out)) << what;
   }
@@ -241,7 +241,7 @@ TEST(ConstantFillTest, EmulatedGridEqualsCpuKernelsBitwise) {
     const std::string op = in_place ? "fill_" : "full";
     if (!in_place) attrs.Set("sizes", sizes).Set("dtype", dtype).Set("device", Device::CPU());
     const OpCall cpu_call = CallOf(op, cpu_out, attrs);
-    cpu_call.def->kernel(DeviceType::kCPU)(cpu_call, {cpu_out});
+    cpu_call.def->kernel(DeviceType::kCPU)(KernelContext{}, cpu_call, {cpu_out});
     EmulateConstantFill(CallOf(op, emulated_out, attrs), emulated_out, rng());
     ASSERT_EQ(StorageBytes(emulated_out), StorageBytes(cpu_out))
         << "trial " << trial << ": " << op << "(" << value.ToString() << ") on "
@@ -274,7 +274,7 @@ TEST(StridedCopyTest, EmulatedGridEqualsCpuKernelsBitwise) {
     const Tensor cpu_out = DrawOutput(sizes, to, rng);
     const Tensor emulated_out = DrawOutput(sizes, to, same_layout);
     const OpCall cpu_call{&OpRegistry::Global().Get("copy_"), {cpu_out, source}, {}};
-    cpu_call.def->kernel(DeviceType::kCPU)(cpu_call, {cpu_out});
+    cpu_call.def->kernel(DeviceType::kCPU)(KernelContext{}, cpu_call, {cpu_out});
     RunStridedCopy(StridedCopyArgsOf("copy_", emulated_out, source),
                    [&](const auto& copy) { EmulateLaunch(copy, rng()); });
     ASSERT_EQ(StorageBytes(emulated_out), StorageBytes(cpu_out))
@@ -360,7 +360,7 @@ TEST(ReductionTest, EmulatedGridEqualsCpuKernelsBitwise) {
     std::mt19937_64 same_layout = rng;
     const Tensor cpu_out = DrawOutput(spec.sizes, spec.dtype, rng);
     const Tensor emulated_out = DrawOutput(spec.sizes, spec.dtype, same_layout);
-    call.def->kernel(DeviceType::kCPU)(call, {cpu_out});
+    call.def->kernel(DeviceType::kCPU)(KernelContext{}, call, {cpu_out});
     const std::string& name = call.def->name;
     if (emulated_out.numel() > 0) {
       const auto emulate = [&](const auto& work) { EmulateLaunch(work, rng()); };
@@ -415,12 +415,12 @@ TEST(MatmulTest, EmulatedGridEqualsCpuKernelsBitwise) {
     std::mt19937_64 same_layout = rng;
     const Tensor cpu_out = DrawOutput(spec.sizes, spec.dtype, rng);
     const Tensor emulated_out = DrawOutput(spec.sizes, spec.dtype, same_layout);
-    call.def->kernel(DeviceType::kCPU)(call, {cpu_out});
+    call.def->kernel(DeviceType::kCPU)(KernelContext{}, call, {cpu_out});
     VisitDType(dtype, [&]<typename T>() {
       const auto packed = [](const Tensor& t) {
         Tensor p = empty(t.sizes(), TensorOptions{.dtype = DTypeOf<MathOf<T>>()});
         const OpCall copy{&OpRegistry::Global().Get("copy_"), {p, t}, {}};
-        copy.def->kernel(DeviceType::kCPU)(copy, {p});
+        copy.def->kernel(DeviceType::kCPU)(KernelContext{}, copy, {p});
         return p;
       };
       RunMatmul(MatmulArgsOf(emulated_out, a, b, packed(a), packed(b)),
@@ -447,7 +447,7 @@ TEST(RandomFillTest, FillsLargerThanTheGridLoop) {
   Attrs attrs;
   attrs.Set("mean", 0.5).Set("std", 2.0).Set("seed", int64_t{77}).Set("offset", int64_t{3});
   const OpCall cpu_call = CallOf("normal_", cpu_out, attrs);
-  cpu_call.def->kernel(DeviceType::kCPU)(cpu_call, {cpu_out});
+  cpu_call.def->kernel(DeviceType::kCPU)(KernelContext{}, cpu_call, {cpu_out});
   const int64_t items = (numel + 3) / 4;  // float32 normal_: four elements per block
   ASSERT_GT(items, LaunchConfigFor(items).threads());
   EmulateRandomFill(CallOf("normal_", emulated_out, attrs), emulated_out, 1);

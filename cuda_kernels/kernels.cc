@@ -22,10 +22,11 @@ namespace {
 // `t` itself, or a contiguous copy of it on its device when it shares storage with `other`:
 // a GPU's threads copy elements in no order, so a source that the copy overwrites must be
 // set aside first (the CPU's copy_ snapshots it likewise).
-Tensor ApartFrom(const Tensor& t, const Tensor& other, const KernelLaunchers& launchers) {
+Tensor ApartFrom(const Tensor& t, const Tensor& other, const KernelLaunchers& launchers,
+                 const KernelContext& context) {
   if (t.storage() != other.storage()) return t;
   const Tensor aside = AllocateTensor(t.sizes(), t.dtype(), t.device());
-  launchers.strided_copy(StridedCopyArgsOf("copy_", aside, t), t.device().index());
+  launchers.strided_copy(StridedCopyArgsOf("copy_", aside, t), context);
   return aside;
 }
 
@@ -37,10 +38,10 @@ Tensor ApartFrom(const Tensor& t, const Tensor& other, const KernelLaunchers& la
 // `result` but element for element (then thread i reads element i before writing it): the
 // dispatcher refuses an input that partially overlaps what an in-place op writes.
 Tensor FlatOperand(const Tensor& t, const Shape& sizes, DType dtype, const Tensor& result,
-                   const KernelLaunchers& launchers) {
+                   const KernelLaunchers& launchers, const KernelContext& context) {
   if (t.sizes() == sizes && t.dtype() == dtype && t.is_contiguous()) return t;
   const Tensor flat = AllocateTensor(sizes, dtype, result.device());
-  launchers.strided_copy(StridedCopyArgsOf("copy_", flat, t), result.device().index());
+  launchers.strided_copy(StridedCopyArgsOf("copy_", flat, t), context);
   return flat;
 }
 
@@ -51,9 +52,10 @@ Tensor FlatResult(const Tensor& out, DType dtype) {
   return AllocateTensor(out.sizes(), dtype, out.device());
 }
 
-void WriteBack(const Tensor& result, const Tensor& out, const KernelLaunchers& launchers) {
+void WriteBack(const Tensor& result, const Tensor& out, const KernelLaunchers& launchers,
+               const KernelContext& context) {
   if (!result.is_same(out)) {
-    launchers.strided_copy(StridedCopyArgsOf("copy_", out, result), out.device().index());
+    launchers.strided_copy(StridedCopyArgsOf("copy_", out, result), context);
   }
 }
 
@@ -73,7 +75,8 @@ void* FlatData(const Tensor& t) {
 // The kernel of binary op `name` (tensor and scalar forms, in place or not) computing `op`.
 Kernel BinaryKernel(const std::string& name, ElementwiseOp op, bool comparison,
                     std::shared_ptr<const KernelLaunchers> launchers) {
-  return [name, op, comparison, launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+  return [name, op, comparison, launchers](const KernelContext& context, const OpCall& call,
+                                           absl::Span<const Tensor> outputs) {
     const Tensor& out = outputs[0];
     if (out.numel() == 0) return;
     const Tensor& a = call.inputs[0];
@@ -84,7 +87,7 @@ Kernel BinaryKernel(const std::string& name, ElementwiseOp op, bool comparison,
     const DType compute = math::BinaryComputeDType(name, promoted);
     ElementwiseArgs args{.op = op, .dtype = compute, .n = out.numel()};
     const Tensor result = FlatResult(out, comparison ? DType::kBool : compute);
-    const Tensor flat_a = FlatOperand(a, out.sizes(), compute, result, *launchers);
+    const Tensor flat_a = FlatOperand(a, out.sizes(), compute, result, *launchers, context);
     Tensor flat_b;
     if (with_scalar) {
       const Scalar& other = call.attrs.Get<Scalar>("other");
@@ -95,23 +98,25 @@ Kernel BinaryKernel(const std::string& name, ElementwiseOp op, bool comparison,
         args.scalar = ScalarBits<T>(comparison ? MathOf<T>(other.to<T>()) : other.to<MathOf<T>>());
       });
     } else {
-      flat_b = FlatOperand(call.inputs[1], out.sizes(), compute, result, *launchers);
+      flat_b = FlatOperand(call.inputs[1], out.sizes(), compute, result, *launchers, context);
       args.b = FlatData(flat_b);
     }
     args.a = FlatData(flat_a);
     args.out = FlatData(result);
-    launchers->elementwise(args, out.device().index());
-    WriteBack(result, out, *launchers);
+    launchers->elementwise(args, context);
+    WriteBack(result, out, *launchers, context);
   };
 }
 
 // The kernel of unary op `op`: the input cast to the output's dtype, as on the CPU.
 Kernel UnaryKernel(ElementwiseOp op, std::shared_ptr<const KernelLaunchers> launchers) {
-  return [op, launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+  return [op, launchers](const KernelContext& context, const OpCall& call,
+                         absl::Span<const Tensor> outputs) {
     const Tensor& out = outputs[0];
     if (out.numel() == 0) return;
     const Tensor result = FlatResult(out, out.dtype());
-    const Tensor a = FlatOperand(call.inputs[0], out.sizes(), out.dtype(), result, *launchers);
+    const Tensor a =
+        FlatOperand(call.inputs[0], out.sizes(), out.dtype(), result, *launchers, context);
     ElementwiseArgs args{.op = op, .dtype = out.dtype(), .n = out.numel(), .a = FlatData(a)};
     if (op == ElementwiseOp::kClamp) {
       VisitDType(out.dtype(), [&]<typename T>() {
@@ -120,21 +125,24 @@ Kernel UnaryKernel(ElementwiseOp op, std::shared_ptr<const KernelLaunchers> laun
       });
     }
     args.out = FlatData(result);
-    launchers->elementwise(args, out.device().index());
-    WriteBack(result, out, *launchers);
+    launchers->elementwise(args, context);
+    WriteBack(result, out, *launchers, context);
   };
 }
 
 // where(condition, a, b): a and b cast to the output's dtype, all three broadcast.
 Kernel WhereKernel(std::shared_ptr<const KernelLaunchers> launchers) {
-  return [launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+  return [launchers](const KernelContext& context, const OpCall& call,
+                     absl::Span<const Tensor> outputs) {
     const Tensor& out = outputs[0];
     if (out.numel() == 0) return;
     const Tensor result = FlatResult(out, out.dtype());
     const Tensor condition =
-        FlatOperand(call.inputs[0], out.sizes(), DType::kBool, result, *launchers);
-    const Tensor a = FlatOperand(call.inputs[1], out.sizes(), out.dtype(), result, *launchers);
-    const Tensor b = FlatOperand(call.inputs[2], out.sizes(), out.dtype(), result, *launchers);
+        FlatOperand(call.inputs[0], out.sizes(), DType::kBool, result, *launchers, context);
+    const Tensor a =
+        FlatOperand(call.inputs[1], out.sizes(), out.dtype(), result, *launchers, context);
+    const Tensor b =
+        FlatOperand(call.inputs[2], out.sizes(), out.dtype(), result, *launchers, context);
     ElementwiseArgs args{.op = ElementwiseOp::kWhere,
                          .dtype = out.dtype(),
                          .n = out.numel(),
@@ -142,8 +150,8 @@ Kernel WhereKernel(std::shared_ptr<const KernelLaunchers> launchers) {
                          .b = FlatData(b),
                          .condition = static_cast<const bool*>(FlatData(condition))};
     args.out = FlatData(result);
-    launchers->elementwise(args, out.device().index());
-    WriteBack(result, out, *launchers);
+    launchers->elementwise(args, context);
+    WriteBack(result, out, *launchers, context);
   };
 }
 
@@ -210,11 +218,12 @@ std::vector<std::string> ElementwiseOpNames() {
 
 Kernel ViewCopiesKernel(std::vector<math::ViewCopy> (*copies_of)(const OpCall&, const Tensor&),
                         std::shared_ptr<const KernelLaunchers> launchers) {
-  return [copies_of, launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+  return [copies_of, launchers](const KernelContext& context, const OpCall& call,
+                                absl::Span<const Tensor> outputs) {
     for (const math::ViewCopy& copy : copies_of(call, outputs[0])) {
       if (copy.destination.numel() == 0) continue;
       launchers->strided_copy(StridedCopyArgsOf(call.def->name, copy.destination, copy.source),
-                              outputs[0].device().index());
+                              context);
     }
   };
 }
@@ -225,39 +234,42 @@ std::vector<math::ViewCopy> RepeatCopies(const OpCall& call, const Tensor& out) 
 
 // outer(a, b): mul of a as a column and b as a row, in the output's dtype.
 Kernel OuterKernel(std::shared_ptr<const KernelLaunchers> launchers) {
-  return [launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+  return [launchers](const KernelContext& context, const OpCall& call,
+                     absl::Span<const Tensor> outputs) {
     const Tensor& out = outputs[0];
     if (out.numel() == 0) return;
     const Tensor result = FlatResult(out, out.dtype());
     const Tensor a = FlatOperand(math::OuterColumn(call.inputs[0]), out.sizes(), out.dtype(),
-                                 result, *launchers);
-    const Tensor b = FlatOperand(call.inputs[1], out.sizes(), out.dtype(), result, *launchers);
+                                 result, *launchers, context);
+    const Tensor b =
+        FlatOperand(call.inputs[1], out.sizes(), out.dtype(), result, *launchers, context);
     ElementwiseArgs args{.op = ElementwiseOp::kMul,
                          .dtype = out.dtype(),
                          .n = out.numel(),
                          .a = FlatData(a),
                          .b = FlatData(b)};
     args.out = FlatData(result);
-    launchers->elementwise(args, out.device().index());
-    WriteBack(result, out, *launchers);
+    launchers->elementwise(args, context);
+    WriteBack(result, out, *launchers, context);
   };
 }
 
 // matmul(a, b): both operands rounded to the output's dtype (promotion), then packed
 // contiguous in its op-math dtype, as the CPU kernel packs them.
 Kernel MatmulKernel(std::shared_ptr<const KernelLaunchers> launchers) {
-  return [launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+  return [launchers](const KernelContext& context, const OpCall& call,
+                     absl::Span<const Tensor> outputs) {
     const Tensor& out = outputs[0];
     if (out.numel() == 0) return;
     DType math_dtype = out.dtype();
     VisitDType(out.dtype(), [&]<typename T>() { math_dtype = DTypeOf<MathOf<T>>(); });
     const auto packed = [&](const Tensor& t) {
-      const Tensor rounded = FlatOperand(t, t.sizes(), out.dtype(), out, *launchers);
-      return FlatOperand(rounded, t.sizes(), math_dtype, out, *launchers);
+      const Tensor rounded = FlatOperand(t, t.sizes(), out.dtype(), out, *launchers, context);
+      return FlatOperand(rounded, t.sizes(), math_dtype, out, *launchers, context);
     };
     const Tensor& a = call.inputs[0];
     const Tensor& b = call.inputs[1];
-    launchers->matmul(MatmulArgsOf(out, a, b, packed(a), packed(b)), out.device().index());
+    launchers->matmul(MatmulArgsOf(out, a, b, packed(a), packed(b)), context);
   };
 }
 
@@ -271,7 +283,8 @@ std::atomic<int64_t> host_fallbacks{0};
 // Runs the CPU kernel of `call` on host copies of its inputs, then copies each output up
 // into the device tensor it stands for.
 Kernel HostFallbackKernel(std::shared_ptr<const KernelLaunchers> launchers) {
-  return [launchers](const OpCall& call, absl::Span<const Tensor> outputs) {
+  return [launchers](const KernelContext& context, const OpCall& call,
+                     absl::Span<const Tensor> outputs) {
     host_fallbacks.fetch_add(1);
     OpCall on_host = call;
     for (Tensor& input : on_host.inputs) input = input.to(Device::CPU());
@@ -281,11 +294,10 @@ Kernel HostFallbackKernel(std::shared_ptr<const KernelLaunchers> launchers) {
     }
     const Kernel& cpu = call.def->kernel(DeviceType::kCPU);
     if (!cpu) ThrowError("%s has no CPU kernel to fall back on", call.def->name);
-    cpu(on_host, host_outputs);
+    cpu(KernelContext{}, on_host, host_outputs);
     for (size_t i = 0; i < outputs.size(); ++i) {
       const Tensor up = host_outputs[i].to(outputs[i].device());
-      launchers->strided_copy(StridedCopyArgsOf(call.def->name, outputs[i], up),
-                              outputs[i].device().index());
+      launchers->strided_copy(StridedCopyArgsOf(call.def->name, outputs[i], up), context);
     }
   };
 }
@@ -328,31 +340,33 @@ int64_t HostFallbackCount() { return host_fallbacks.load(); }
 bool RegisterCudaKernels(KernelLaunchers launchers) {
   const auto shared = std::make_shared<const KernelLaunchers>(std::move(launchers));
   OpRegistry& registry = OpRegistry::Global();
-  const Kernel random_fill = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Kernel random_fill = [shared](const KernelContext& context, const OpCall& call,
+                                      absl::Span<const Tensor> outputs) {
     const Tensor& out = outputs[0];
     if (out.numel() == 0) return;
-    RunNamed(call, [&] { shared->random_fill(RandomFillArgsOf(call, out), out.device().index()); });
+    RunNamed(call, [&] { shared->random_fill(RandomFillArgsOf(call, out), context); });
   };
   for (const std::string_view op : kRandomFillOps) {
     registry.RegisterKernel(op, DeviceType::kCUDA, random_fill);
   }
-  const Kernel constant_fill = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Kernel constant_fill = [shared](const KernelContext& context, const OpCall& call,
+                                        absl::Span<const Tensor> outputs) {
     const Tensor& out = outputs[0];
     if (out.numel() == 0) return;
-    RunNamed(call,
-             [&] { shared->constant_fill(ConstantFillArgsOf(call, out), out.device().index()); });
+    RunNamed(call, [&] { shared->constant_fill(ConstantFillArgsOf(call, out), context); });
   };
   registry.RegisterKernel("full", DeviceType::kCUDA, constant_fill);
   registry.RegisterKernel("fill_", DeviceType::kCUDA, constant_fill);
   registry.RegisterKernel("empty", DeviceType::kCUDA,
-                          [](const OpCall&, absl::Span<const Tensor>) {});
+                          [](const KernelContext&, const OpCall&, absl::Span<const Tensor>) {});
   // copy_(dst, src), to(src) and clone(src): the source is the last input, as on the CPU.
-  const Kernel copy = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Kernel copy = [shared](const KernelContext& context, const OpCall& call,
+                               absl::Span<const Tensor> outputs) {
     const Tensor& dst = outputs[0];
     if (dst.numel() == 0) return;
     RunNamed(call, [&] {
-      const Tensor src = ApartFrom(call.inputs.back(), dst, *shared);
-      shared->strided_copy(StridedCopyArgsOf(call.def->name, dst, src), dst.device().index());
+      const Tensor src = ApartFrom(call.inputs.back(), dst, *shared, context);
+      shared->strided_copy(StridedCopyArgsOf(call.def->name, dst, src), context);
     });
   };
   registry.RegisterKernel("copy_", DeviceType::kCUDA, copy);
@@ -360,8 +374,9 @@ bool RegisterCudaKernels(KernelLaunchers launchers) {
   registry.RegisterKernel("clone", DeviceType::kCUDA, copy);
   for (const BinaryOp& op : kBinaryOps) {
     const Kernel kernel = BinaryKernel(op.name, op.op, op.comparison, shared);
-    const Kernel named = [kernel](const OpCall& call, absl::Span<const Tensor> outputs) {
-      RunNamed(call, [&] { kernel(call, outputs); });
+    const Kernel named = [kernel](const KernelContext& context, const OpCall& call,
+                                  absl::Span<const Tensor> outputs) {
+      RunNamed(call, [&] { kernel(context, call, outputs); });
     };
     registry.RegisterKernel(op.name, DeviceType::kCUDA, named);
     if (op.scalar_forms)
@@ -373,32 +388,35 @@ bool RegisterCudaKernels(KernelLaunchers launchers) {
   }
   for (const auto& [name, op] : kUnaryOps) {
     const Kernel kernel = UnaryKernel(op, shared);
-    const Kernel named = [kernel](const OpCall& call, absl::Span<const Tensor> outputs) {
-      RunNamed(call, [&] { kernel(call, outputs); });
+    const Kernel named = [kernel](const KernelContext& context, const OpCall& call,
+                                  absl::Span<const Tensor> outputs) {
+      RunNamed(call, [&] { kernel(context, call, outputs); });
     };
     registry.RegisterKernel(name, DeviceType::kCUDA, named);
     registry.RegisterKernel(std::string(name) + "_", DeviceType::kCUDA, named);
   }
-  const Kernel indexed_fill = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Kernel indexed_fill = [shared](const KernelContext& context, const OpCall& call,
+                                       absl::Span<const Tensor> outputs) {
     const Tensor& out = outputs[0];
     if (out.numel() == 0) return;
-    RunNamed(call,
-             [&] { shared->indexed_fill(IndexedFillArgsOf(call, out), out.device().index()); });
+    RunNamed(call, [&] { shared->indexed_fill(IndexedFillArgsOf(call, out), context); });
   };
   for (const char* op : {"arange", "linspace", "eye"}) {
     registry.RegisterKernel(op, DeviceType::kCUDA, indexed_fill);
   }
-  const Kernel triangle = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Kernel triangle = [shared](const KernelContext& context, const OpCall& call,
+                                   absl::Span<const Tensor> outputs) {
     const Tensor& out = outputs[0];
     if (out.numel() == 0) return;
-    RunNamed(call, [&] { shared->triangle(TriangleArgsOf(call, out), out.device().index()); });
+    RunNamed(call, [&] { shared->triangle(TriangleArgsOf(call, out), context); });
   };
   for (const char* op : {"tril", "tril_", "triu", "triu_"}) {
     registry.RegisterKernel(op, DeviceType::kCUDA, triangle);
   }
   const auto named = [](Kernel kernel) -> Kernel {
-    return [kernel](const OpCall& call, absl::Span<const Tensor> outputs) {
-      RunNamed(call, [&] { kernel(call, outputs); });
+    return [kernel](const KernelContext& context, const OpCall& call,
+                    absl::Span<const Tensor> outputs) {
+      RunNamed(call, [&] { kernel(context, call, outputs); });
     };
   };
   registry.RegisterKernel("cat", DeviceType::kCUDA,
@@ -409,18 +427,20 @@ bool RegisterCudaKernels(KernelLaunchers launchers) {
                           named(ViewCopiesKernel(RepeatCopies, shared)));
   registry.RegisterKernel("outer", DeviceType::kCUDA, named(OuterKernel(shared)));
   registry.RegisterKernel("matmul", DeviceType::kCUDA, named(MatmulKernel(shared)));
-  const Kernel reduction = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Kernel reduction = [shared](const KernelContext& context, const OpCall& call,
+                                    absl::Span<const Tensor> outputs) {
     const Tensor& out = outputs[0];
     if (out.numel() == 0) return;
-    shared->reduction(ReductionArgsOf(call, out), out.device().index());
+    shared->reduction(ReductionArgsOf(call, out), context);
   };
   for (const char* op : kReductionOps) {
     registry.RegisterKernel(op, DeviceType::kCUDA, named(reduction));
   }
-  const Kernel lines = [shared](const OpCall& call, absl::Span<const Tensor> outputs) {
+  const Kernel lines = [shared](const KernelContext& context, const OpCall& call,
+                                absl::Span<const Tensor> outputs) {
     const Tensor& out = outputs[0];
     if (out.numel() == 0) return;
-    shared->lines(LineArgsOf(call, out), out.device().index());
+    shared->lines(LineArgsOf(call, out), context);
   };
   registry.RegisterKernel("cumsum", DeviceType::kCUDA, named(lines));
   registry.RegisterKernel("argsort", DeviceType::kCUDA, named(lines));
@@ -429,10 +449,11 @@ bool RegisterCudaKernels(KernelLaunchers launchers) {
     registry.RegisterHostFallbackKernel(op, DeviceType::kCUDA, named(host_fallback));
   }
   const Kernel where = WhereKernel(shared);
-  registry.RegisterKernel("where", DeviceType::kCUDA,
-                          [where](const OpCall& call, absl::Span<const Tensor> outputs) {
-                            RunNamed(call, [&] { where(call, outputs); });
-                          });
+  registry.RegisterKernel(
+      "where", DeviceType::kCUDA,
+      [where](const KernelContext& context, const OpCall& call, absl::Span<const Tensor> outputs) {
+        RunNamed(call, [&] { where(context, call, outputs); });
+      });
   return true;
 }
 

@@ -13,18 +13,19 @@ namespace deferred::cuda {
 
 // How the CUDA kernels run the work they read from a call: on the GPU (gpu_kernels.cc,
 // linked where the CUDA toolkit is) or on the host under the grid emulator
-// (emulated_device.h, for tests). Each takes the args and the index of the device that
-// holds their tensors, and throws `Error` when the work cannot be started.
+// (emulated_device.h, for tests). Each takes the args and the kernel's context (the device
+// that holds their tensors and its stream), and throws `Error` when the work cannot be
+// started.
 struct KernelLaunchers {
-  std::function<void(const RandomFillArgs&, int device)> random_fill;
-  std::function<void(const ConstantFillArgs&, int device)> constant_fill;
-  std::function<void(const StridedCopyArgs&, int device)> strided_copy;
-  std::function<void(const ElementwiseArgs&, int device)> elementwise;
-  std::function<void(const IndexedFillArgs&, int device)> indexed_fill;
-  std::function<void(const TriangleArgs&, int device)> triangle;
-  std::function<void(const ReductionArgs&, int device)> reduction;
-  std::function<void(const LineArgs&, int device)> lines;
-  std::function<void(const MatmulArgs&, int device)> matmul;
+  std::function<void(const RandomFillArgs&, const KernelContext&)> random_fill;
+  std::function<void(const ConstantFillArgs&, const KernelContext&)> constant_fill;
+  std::function<void(const StridedCopyArgs&, const KernelContext&)> strided_copy;
+  std::function<void(const ElementwiseArgs&, const KernelContext&)> elementwise;
+  std::function<void(const IndexedFillArgs&, const KernelContext&)> indexed_fill;
+  std::function<void(const TriangleArgs&, const KernelContext&)> triangle;
+  std::function<void(const ReductionArgs&, const KernelContext&)> reduction;
+  std::function<void(const LineArgs&, const KernelContext&)> lines;
+  std::function<void(const MatmulArgs&, const KernelContext&)> matmul;
 };
 
 // Registers the CUDA kernel of every op in CudaKernelOps(): each reads its call into args

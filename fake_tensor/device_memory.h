@@ -34,6 +34,11 @@ class DeviceMemory {
                                   std::byte* host_destination, int64_t nbytes) = 0;
   virtual absl::Status CopyFromHost(int index, const std::byte* host_source,
                                     std::byte* device_destination, int64_t nbytes) = 0;
+
+  // The queue on which device `index`'s allocations, copies and kernels are ordered (the
+  // runtime's stream handle, as KernelContext::stream carries it), or null where the device
+  // orders work otherwise. Unavailable for a device that cannot be used.
+  virtual absl::StatusOr<void*> StreamOf(int index) = 0;
 };
 
 // Makes `memory` the memory of every device of `type` (not kCPU or kMeta). Called once,

@@ -5,10 +5,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/host_backed_device_memory.h"
+#include "fake_tensor/op_registry.h"
 #include "fake_tensor/tensor.h"
 #include "fake_tensor/error_testing.h"
 #include "gtest/gtest.h"
@@ -135,6 +138,49 @@ TEST(DeviceMemoryWithoutRuntimeTest, ABuildWithoutCudaSaysSo) {
   EXPECT_TRUE(CheckDeviceUsable(Device::CPU()).ok());
   EXPECT_EQ(CheckDeviceUsable(Device::Meta()).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(CheckDeviceUsable(Device::CUDA(-1)).code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Host-backed devices whose stream handles are distinct tags, one per device.
+class TaggedStreamMemory : public HostBackedDeviceMemory {
+ public:
+  using HostBackedDeviceMemory::HostBackedDeviceMemory;
+  absl::StatusOr<void*> StreamOf(int index) override {
+    if (absl::Status status = CheckDevice(index); !status.ok()) return status;
+    return &tags_[index];
+  }
+
+ private:
+  int tags_[2] = {};
+};
+
+// A kernel runs with the context of the device that holds its outputs: that device and
+// its stream, from the device's memory.
+TEST(KernelContextTest, AKernelGetsItsDevicesStream) {
+  TaggedStreamMemory memory(2);
+  RegisterDeviceMemory(DeviceType::kCUDA, &memory);
+  OpRegistry& registry = OpRegistry::Global();
+  registry.RegisterOp(OpDef{.name = "test_context_probe", .shape_rule = [](const OpCall& call) {
+                              const Tensor& t = call.inputs[0];
+                              return std::vector<TensorSpec>{{t.sizes(), t.dtype(), t.device()}};
+                            }});
+  std::vector<KernelContext> seen;
+  const Kernel probe = [&seen](const KernelContext& context, const OpCall&,
+                               absl::Span<const Tensor>) { seen.push_back(context); };
+  registry.RegisterKernel("test_context_probe", DeviceType::kCUDA, probe);
+  registry.RegisterKernel("test_context_probe", DeviceType::kCPU, probe);
+  for (const Device device : {Device::CUDA(1), Device::CUDA(0), Device::CPU()}) {
+    DispatchOne("test_context_probe", {AllocateTensor({3}, DType::kFloat32, device)}, {});
+  }
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].device, Device::CUDA(1));
+  EXPECT_EQ(seen[0].stream, *memory.StreamOf(1));
+  EXPECT_EQ(seen[1].device, Device::CUDA(0));
+  EXPECT_EQ(seen[1].stream, *memory.StreamOf(0));
+  EXPECT_NE(seen[0].stream, seen[1].stream);
+  EXPECT_EQ(seen[2].device, Device::CPU());
+  EXPECT_EQ(seen[2].stream, nullptr);
+  RegisterDeviceMemory(DeviceType::kCUDA, nullptr);
+  EXPECT_EQ(memory.live_bytes(), 0);
 }
 
 }  // namespace

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <bit>
 #include <limits>
+#include <string>
 #include <utility>
 
+#include "fake_tensor/device_memory.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/generator.h"
 #include "fake_tensor/recorder.h"
@@ -89,6 +91,17 @@ OpRecorder* RecorderOf(const OpCall& call) {
     recorder = r;
   }
   return recorder;
+}
+
+// The context of a kernel writing on `device` (which holds its outputs, so is usable): an
+// accelerator's stream from its memory.
+KernelContext KernelContextOf(Device device) {
+  KernelContext context{device, nullptr};
+  if (device.type() == DeviceType::kCPU) return context;
+  absl::StatusOr<void*> stream = DeviceMemoryOf(device.type())->StreamOf(device.index());
+  if (!stream.ok()) throw Error(std::string(stream.status().message()), stream.status().code());
+  context.stream = *stream;
+  return context;
 }
 
 }  // namespace
@@ -203,7 +216,7 @@ std::vector<Tensor> RunEager(OpCall& call) {
     ThrowErrorWithCode(absl::StatusCode::kUnimplemented, "%s: no kernel for device %s",
                        def.name, device.ToString());
   }
-  kernel(call, outputs);
+  kernel(KernelContextOf(device), call, outputs);
   return outputs;
 }
 

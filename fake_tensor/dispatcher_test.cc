@@ -21,11 +21,12 @@ const bool registered = [] {
                                                   DType::kInt64,
                                                   call.attrs.Get<Device>("device")}};
       }});
-  registry.RegisterKernel("test_iota", DeviceType::kCPU,
-                          [](const OpCall&, absl::Span<const Tensor> outputs) {
-                            int64_t* data = outputs[0].data_ptr<int64_t>();
-                            for (int64_t i = 0; i < outputs[0].numel(); ++i) data[i] = i;
-                          });
+  registry.RegisterKernel(
+      "test_iota", DeviceType::kCPU,
+      [](const KernelContext&, const OpCall&, absl::Span<const Tensor> outputs) {
+        int64_t* data = outputs[0].data_ptr<int64_t>();
+        for (int64_t i = 0; i < outputs[0].numel(); ++i) data[i] = i;
+      });
   registry.RegisterOp(OpDef{.name = "test_random",
                             .kind = OpKind::kInPlace,
                             .shape_rule =
@@ -35,16 +36,16 @@ const bool registered = [] {
                                       TensorSpec{self.sizes(), self.dtype(), self.device()}};
                                 },
                             .rng_words_per_element = [](const OpCall&) { return int64_t{3}; }});
-  registry.RegisterKernel("test_random", DeviceType::kCPU,
-                          [](const OpCall& call, absl::Span<const Tensor> outputs) {
-                            outputs[0].data_ptr<int64_t>()[0] = call.attrs.Get<int64_t>("offset");
-                          });
-  registry.RegisterOp(OpDef{.name = "test_first_row",
-                            .kind = OpKind::kView,
-                            .view_rule = [](const OpCall& call) {
-                              const Tensor& t = call.inputs[0];
-                              return TensorLayout{{t.size(1)}, {t.stride(1)}, t.storage_offset()};
-                            }});
+  registry.RegisterKernel(
+      "test_random", DeviceType::kCPU,
+      [](const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
+        outputs[0].data_ptr<int64_t>()[0] = call.attrs.Get<int64_t>("offset");
+      });
+  registry.RegisterOp(
+      OpDef{.name = "test_first_row", .kind = OpKind::kView, .view_rule = [](const OpCall& call) {
+              const Tensor& t = call.inputs[0];
+              return TensorLayout{{t.size(1)}, {t.stride(1)}, t.storage_offset()};
+            }});
   return true;
 }();
 

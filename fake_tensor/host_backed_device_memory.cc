@@ -19,6 +19,11 @@ absl::Status HostBackedDeviceMemory::CheckDevice(int index) {
       "cuda:", index, " is not available: the host-backed stand-in has ", devices_, " device(s)"));
 }
 
+absl::StatusOr<void*> HostBackedDeviceMemory::StreamOf(int index) {
+  if (absl::Status status = CheckDevice(index); !status.ok()) return status;
+  return nullptr;
+}
+
 absl::StatusOr<std::byte*> HostBackedDeviceMemory::Allocate(int index, int64_t nbytes) {
   if (absl::Status status = CheckDevice(index); !status.ok()) return status;
   std::lock_guard<std::mutex> lock(mutex_);

@@ -64,7 +64,17 @@ using ShapeRule = std::function<std::vector<TensorSpec>(const OpCall&)>;
 // The layout of a view op's output within input 0's storage. Throws `Error` on misuse.
 using ViewRule = std::function<TensorLayout(const OpCall&)>;
 // Fills `outputs` (allocated from the shape rule's specs, or input 0 for kInPlace).
-using Kernel = std::function<void(const OpCall&, absl::Span<const Tensor> outputs)>;
+// Where a kernel runs: the device that holds its outputs and, on an accelerator, the queue
+// its work goes on (the device runtime's stream, opaque here: a cudaStream_t for CUDA; null
+// on the CPU and on devices that order work otherwise). An accelerator's kernel enqueues
+// its work there and returns; later work on the queue sees it done.
+struct KernelContext {
+  Device device = Device::CPU();
+  void* stream = nullptr;
+};
+
+using Kernel = std::function<void(const KernelContext& context, const OpCall&,
+                                  absl::Span<const Tensor> outputs)>;
 // For random ops: 32-bit Philox words consumed per output element. The dispatcher reserves
 // ceil(numel * words / 4) counter blocks and passes attrs "seed" and "offset" (int64 bit
 // patterns of the unsigned values) to the kernel.

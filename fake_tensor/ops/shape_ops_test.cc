@@ -152,7 +152,7 @@ void ExpectKernelWritesThroughStrides(std::mt19937_64& rng, const std::string& n
   out.ForEachElementOffset(
       [&](int64_t offset) { in_view[out.storage_offset() + offset] = true; });
   OpCall call{&OpRegistry::Global().Get(name), inputs, attrs};
-  call.def->kernel(DeviceType::kCPU)(call, {out});
+  call.def->kernel(DeviceType::kCPU)(KernelContext{}, call, {out});
   ExpectSameTensor(expected, out);
   for (size_t e = 0; e < in_view.size(); ++e) {
     if (!in_view[e]) {

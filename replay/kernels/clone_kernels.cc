@@ -8,7 +8,8 @@ namespace {
 
 const bool registered = [] {
   OpRegistry::Global().RegisterKernel(
-      "clone", DeviceType::kCPU, [](const OpCall& call, absl::Span<const Tensor> outputs) {
+      "clone", DeviceType::kCPU,
+      [](const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
         CastCopy(outputs[0], call.inputs[0]);
       });
   return true;

@@ -75,12 +75,14 @@ enum class BinaryForms { kAll, kNoInPlace, kTensorsOnly };
 template <typename Fn>
 void RegisterBinaryKernels(OpRegistry& registry, const std::string& name, Fn fn,
                            BinaryForms forms) {
-  auto tensor_kernel = [name, fn](const OpCall& call, absl::Span<const Tensor> outputs) {
+  auto tensor_kernel = [name, fn](const KernelContext&, const OpCall& call,
+                                  absl::Span<const Tensor> outputs) {
     const DType promoted = PromoteTypes(call.inputs[0].dtype(), call.inputs[1].dtype());
-    BinaryLoop(outputs[0], call.inputs[0], call.inputs[1],
-               math::BinaryComputeDType(name, promoted), fn);
+    BinaryLoop(outputs[0], call.inputs[0], call.inputs[1], math::BinaryComputeDType(name, promoted),
+               fn);
   };
-  auto scalar_kernel = [name, fn](const OpCall& call, absl::Span<const Tensor> outputs) {
+  auto scalar_kernel = [name, fn](const KernelContext&, const OpCall& call,
+                                  absl::Span<const Tensor> outputs) {
     const Scalar& other = call.attrs.Get<Scalar>("other");
     const DType compute =
         math::BinaryComputeDType(name, PromoteWithScalar(call.inputs[0].dtype(), other));
@@ -105,14 +107,14 @@ void UnaryLoop(const Tensor& out, Tensor a, Fn fn) {
 
 template <typename Fn>
 void RegisterUnaryKernels(OpRegistry& registry, const std::string& name, Fn fn) {
-  auto kernel = [fn](const OpCall& call, absl::Span<const Tensor> outputs) {
+  auto kernel = [fn](const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
     UnaryLoop(outputs[0], call.inputs[0], fn);
   };
   registry.RegisterKernel(name, DeviceType::kCPU, kernel);
   registry.RegisterKernel(name + "_", DeviceType::kCPU, kernel);
 }
 
-void ClampKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void ClampKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& out = outputs[0];
   const Scalar& min_value = call.attrs.Get<Scalar>("min");
   const Scalar& max_value = call.attrs.Get<Scalar>("max");
@@ -125,7 +127,7 @@ void ClampKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
-void WhereKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void WhereKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& out = outputs[0];
   const Tensor a = CastIfNeeded(call.inputs[1], out.dtype());
   const Tensor b = CastIfNeeded(call.inputs[2], out.dtype());
@@ -135,7 +137,7 @@ void WhereKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
-void FillKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void FillKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const Scalar& value = call.attrs.Get<Scalar>("value");
   // An expanded output (stride 0) is filled through one index per address along those
   // dims, so that no two threads write the same memory.
@@ -189,7 +191,8 @@ const bool registered = [] {
   registry.RegisterKernel("clamp_", DeviceType::kCPU, ClampKernel);
   registry.RegisterKernel("where", DeviceType::kCPU, WhereKernel);
   registry.RegisterKernel("fill_", DeviceType::kCPU, FillKernel);
-  auto cast_kernel = [](const OpCall& call, absl::Span<const Tensor> outputs) {
+  auto cast_kernel = [](const KernelContext&, const OpCall& call,
+                        absl::Span<const Tensor> outputs) {
     CastCopy(outputs[0], call.inputs[call.inputs.size() - 1]);
   };
   registry.RegisterKernel("to", DeviceType::kCPU, cast_kernel);

@@ -36,9 +36,8 @@ void GenerateIndexed(const OpCall& call, const Tensor& out, Fn value_of) {
   }
   const GlobalIndexMap map = GlobalIndexMapOf(call.attrs, out.sizes());
   const Shape& sizes = out.sizes();
-  GenerateContiguous<T>(out, [&](int64_t i) {
-    return value_of(map.offset + OffsetOf(i, sizes, map.strides));
-  });
+  GenerateContiguous<T>(
+      out, [&](int64_t i) { return value_of(map.offset + OffsetOf(i, sizes, map.strides)); });
 }
 
 // The sizes of the whole tensor a call computes (part of).
@@ -46,7 +45,7 @@ Shape FullSizes(const OpCall& call, const Tensor& out) {
   return call.attrs.Has("full_sizes") ? call.attrs.Get<Shape>("full_sizes") : out.sizes();
 }
 
-void FullKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void FullKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const Scalar& value = call.attrs.Get<Scalar>("value");
   VisitDType(outputs[0].dtype(), [&]<typename T>() {
     const T v = value.to<T>();
@@ -54,14 +53,14 @@ void FullKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
-void ArangeKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void ArangeKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const math::ArangeValues values = math::ArangeValuesOf(call.attrs);
   VisitDType(outputs[0].dtype(), [&]<typename T>() {
     GenerateIndexed<T>(call, outputs[0], [values](int64_t i) { return values.At<T>(i); });
   });
 }
 
-void LinspaceKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void LinspaceKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const int64_t steps = NumElements(FullSizes(call, outputs[0]));
   const math::LinspaceValues values = math::LinspaceValuesOf(call.attrs, outputs[0].dtype(), steps);
   VisitDType(outputs[0].dtype(), [&]<typename T>() {
@@ -69,14 +68,14 @@ void LinspaceKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
-void EyeKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void EyeKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const math::EyeValues values{FullSizes(call, outputs[0])[1]};
   VisitDType(outputs[0].dtype(), [&]<typename T>() {
     GenerateIndexed<T>(call, outputs[0], [values](int64_t i) { return values.At<T>(i); });
   });
 }
 
-void FromBytesKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void FromBytesKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const std::string& bytes = call.attrs.Get<std::string>("bytes");
   if (outputs[0].dtype() == DType::kBool) {
     // A bool byte other than 0 or 1 is not a valid bool for the kernels that read it.
@@ -98,7 +97,8 @@ void FromBytesKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
 
 const bool registered = [] {
   OpRegistry& registry = OpRegistry::Global();
-  registry.RegisterKernel("empty", DeviceType::kCPU, [](const OpCall&, absl::Span<const Tensor>) {});
+  registry.RegisterKernel("empty", DeviceType::kCPU,
+                          [](const KernelContext&, const OpCall&, absl::Span<const Tensor>) {});
   registry.RegisterKernel("full", DeviceType::kCPU, FullKernel);
   registry.RegisterKernel("arange", DeviceType::kCPU, ArangeKernel);
   registry.RegisterKernel("linspace", DeviceType::kCPU, LinspaceKernel);

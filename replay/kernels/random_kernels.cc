@@ -534,21 +534,21 @@ void VisitFloating(DType dtype, Fn&& fn) {
   }
 }
 
-void UniformKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void UniformKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const double from = call.attrs.Get<double>("from"), to = call.attrs.Get<double>("to");
   VisitFloating(outputs[0].dtype(), [&]<rng::Precision P, typename T>() {
     Fill<T>(call, outputs[0], rng::MakeUniformSampler<P>(from, to));
   });
 }
 
-void NormalKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void NormalKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const double mean = call.attrs.Get<double>("mean"), std = call.attrs.Get<double>("std");
   VisitFloating(outputs[0].dtype(), [&]<rng::Precision P, typename T>() {
     Fill<T>(call, outputs[0], rng::MakeNormalSampler<P>(mean, std));
   });
 }
 
-void TruncNormalKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void TruncNormalKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const double mean = call.attrs.Get<double>("mean"), std = call.attrs.Get<double>("std");
   const double a = call.attrs.Get<double>("a"), b = call.attrs.Get<double>("b");
   VisitFloating(outputs[0].dtype(), [&]<rng::Precision P, typename T>() {
@@ -556,7 +556,7 @@ void TruncNormalKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
-void RandomKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void RandomKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const int64_t from = call.attrs.Get<int64_t>("from");
   const int64_t to_inclusive = call.attrs.Get<int64_t>("to_inclusive");
   VisitDType(outputs[0].dtype(), [&]<typename T>() {
@@ -568,7 +568,7 @@ void RandomKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
-void BernoulliKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void BernoulliKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const rng::BernoulliSampler sampler = rng::MakeBernoulliSampler(call.attrs.Get<double>("p"));
   VisitDType(outputs[0].dtype(), [&]<typename T>() { Fill<T>(call, outputs[0], sampler); });
 }

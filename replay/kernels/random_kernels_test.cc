@@ -327,7 +327,7 @@ void RunRestricted(const std::string& name, const Tensor& out, Attrs attrs, cons
   attrs.Set("region_start", start);
   attrs.Set("full_sizes", full_sizes);
   OpCall call{&def, {out}, std::move(attrs)};
-  def.kernel(DeviceType::kCPU)(call, {out});
+  def.kernel(DeviceType::kCPU)(KernelContext{}, call, {out});
 }
 
 TEST(RandomKernelsTest, ARegionFillEqualsThatRegionOfTheWholeFill) {

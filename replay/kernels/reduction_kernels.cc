@@ -74,7 +74,7 @@ auto SumOf(const T* base, const ReductionWalk& walk, std::vector<int64_t>& index
   return acc;
 }
 
-void SumKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void SumKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   VisitDType(call.inputs[0].dtype(), [&]<typename T>() {
     ReduceEach<T, math::SumResult<T>>(
         call, outputs[0],
@@ -91,7 +91,7 @@ double MeanOf(const T* base, const ReductionWalk& walk, std::vector<int64_t>& in
   return math::MeanOf(static_cast<double>(SumOf(base, walk, index)), walk.count);
 }
 
-void MeanKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void MeanKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   VisitDType(call.inputs[0].dtype(), [&]<typename T>() {
     ReduceEach<T, T>(call, outputs[0], [](const T* base, const ReductionWalk& walk,
                                           std::vector<int64_t>& index) {
@@ -101,7 +101,7 @@ void MeanKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
 }
 
 template <bool kSquareRoot>
-void VarianceKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void VarianceKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const double correction = static_cast<double>(call.attrs.Get<int64_t>("correction"));
   VisitDType(call.inputs[0].dtype(), [&]<typename T>() {
     ReduceEach<T, T>(call, outputs[0], [correction](const T* base, const ReductionWalk& walk,
@@ -117,7 +117,7 @@ void VarianceKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
 
 // min (kMax false) or max of the reduced elements (math::ReplacesExtremum).
 template <bool kMax>
-void ExtremumKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void ExtremumKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   VisitDType(call.inputs[0].dtype(), [&]<typename T>() {
     ReduceEach<T, T>(call, outputs[0], [](const T* base, const ReductionWalk& walk,
                                           std::vector<int64_t>& index) {
@@ -134,7 +134,7 @@ void ExtremumKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
 
 // Running sums along attr "dim", written from index attr "start" of each line on. One
 // thread per line, each summing its line sequentially (as SumOf does).
-void CumsumKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void CumsumKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& input = call.inputs[0];
   const Tensor& out = outputs[0];
   const int64_t start = call.attrs.Get<int64_t>("start");
@@ -161,7 +161,7 @@ void CumsumKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
 
 // A stable sort of each line's indices by value (math::SortsBefore).
 // One thread per line.
-void ArgsortKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void ArgsortKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& input = call.inputs[0];
   const Tensor& out = outputs[0];
   const bool descending = call.attrs.Get<bool>("descending");

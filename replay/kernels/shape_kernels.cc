@@ -20,26 +20,26 @@ namespace deferred {
 namespace {
 
 // `t` restricted to [start, start + length) along `dim`: a kernel-level view (no dispatch).
-void CatKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void CatKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   for (const math::ViewCopy& copy : math::CatCopies(call, outputs[0])) {
     CastCopy(copy.destination, copy.source);
   }
 }
 
-void StackKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void StackKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   for (const math::ViewCopy& copy : math::StackCopies(call, outputs[0])) {
     CastCopy(copy.destination, copy.source);
   }
 }
 
-void RepeatKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void RepeatKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const math::ViewCopy copy = math::RepeatCopy(call, outputs[0]);
   CastCopy(copy.destination, copy.source);
 }
 
 // out = tril(input) (kLower) or triu(input); out may be input itself (the in-place forms).
 template <bool kLower>
-void TriangleKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void TriangleKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& out = outputs[0];
   const Tensor& input = call.inputs[0];
   const int64_t diagonal = call.attrs.Get<int64_t>("diagonal");
@@ -71,14 +71,14 @@ void TriangleKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
   });
 }
 
-void OuterKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void OuterKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& out = outputs[0];
   const Tensor column = math::OuterColumn(CastIfNeeded(call.inputs[0], out.dtype()));
   const Tensor b = CastIfNeeded(call.inputs[1], out.dtype());
   VisitDType(out.dtype(), [&]<typename T>() {
     using M = typename OpMathOf<T>::type;
-    MapElements<T, T, T>(
-        out, [](T x, T y) { return math::ApplyBinary<T>(math::Mul(), x, M(y)); }, {column, b});
+    MapElements<T, T, T>(out, [](T x, T y) { return math::ApplyBinary<T>(math::Mul(), x, M(y)); },
+                         {column, b});
   });
 }
 
@@ -126,7 +126,7 @@ std::vector<int64_t> MatrixIndices(const Shape& batch, absl::Span<const int64_t>
 // then computed a row segment at a time, kMatmulBlock columns at once in i-p-j order, so
 // that rows of b stream through the cache while every element still adds its own
 // products in increasing p (the order the header fixes).
-void MatmulKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void MatmulKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& out = outputs[0];
   const Tensor& a = call.inputs[0];
   const Tensor& b = call.inputs[1];
@@ -198,7 +198,7 @@ void MatmulKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
 // diagonal; Q's first n columns are the reflections applied, last to first, to the first n
 // columns of the identity; column k is then multiplied by the sign of R[k][k]. Sequential,
 // so the result is the same on every run and thread count.
-void QrQKernel(const OpCall& call, absl::Span<const Tensor> outputs) {
+void QrQKernel(const KernelContext&, const OpCall& call, absl::Span<const Tensor> outputs) {
   const Tensor& a = call.inputs[0];
   const Tensor& out = outputs[0];
   const int64_t m = a.size(0), n = a.size(1);
