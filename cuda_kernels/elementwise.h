@@ -4,13 +4,15 @@
 // The CUDA kernels of the elementwise ops over flat operands: every operand already holds
 // exactly the output's elements, contiguously, in the compute dtype (the host side,
 // kernels.cc, makes them so with strided copies where they do not). The arithmetic is
-// replay/math/elementwise_ops.h's, the CPU kernels' own. Compiled for both the device
-// (gpu_launch.cu) and the host (the emulator tests).
+// replay/math/elementwise_ops.h's, the CPU kernels' own. A work item is four contiguous
+// elements, loaded and stored as 16-byte words on the device (vector_access.h). Compiled for
+// both the device (gpu_launch.cu) and the host (the emulator tests).
 
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 
+#include "cuda_kernels/vector_access.h"
 #include "fake_tensor/dtype.h"
 #include "fake_tensor/host_device.h"
 #include "replay/math/elementwise_ops.h"
@@ -49,13 +51,34 @@ struct ElementwiseArgs {
   void* out = nullptr;
 };
 
-// ---- Work items: one element each ----
+// ---- Work items: four contiguous elements each ----
 
 template <typename T>
 DEFERRED_HOST_DEVICE inline MathOf<T> ScalarFromBits(uint64_t bits) {
   MathOf<T> value;
   std::memcpy(static_cast<void*>(&value), &bits, sizeof(value));
   return value;
+}
+
+// Work items of a map over n elements: four elements each, the last perhaps fewer.
+DEFERRED_HOST_DEVICE inline int64_t ItemsOfFour(int64_t n) { return (n + 3) / 4; }
+
+// out[i] = element(i) for the elements of the items first_item, first_item + item_stride,
+// ...: a whole item computes its four values with four(begin, values) (which loads its
+// inputs with LoadFour) and stores them with StoreFour; the last, partial item one by one.
+template <typename Out, typename Four, typename Element>
+DEFERRED_HOST_DEVICE inline void MapItemsOfFour(int64_t n, int64_t first_item, int64_t item_stride,
+                                                Out* out, Four&& four, Element&& element) {
+  for (int64_t item = first_item; item < ItemsOfFour(n); item += item_stride) {
+    const int64_t begin = item * 4;
+    if (begin + 4 <= n) {
+      Out values[4];
+      four(begin, values);
+      StoreFour(out + begin, values);
+    } else {
+      for (int64_t i = begin; i < n; ++i) out[i] = element(i);
+    }
+  }
 }
 
 // out[i] = fn(a[i], b[i]), or fn(a[i], scalar) when b is null; Out is bool for a
@@ -72,20 +95,36 @@ struct BinaryMap {
 
 template <typename Fn, typename T, typename Out>
 DEFERRED_HOST_DEVICE inline int64_t WorkItemsOf(const BinaryMap<Fn, T, Out>& map) {
-  return map.n;
+  return ItemsOfFour(map.n);
 }
 
 template <typename Fn, typename T, typename Out>
 DEFERRED_HOST_DEVICE inline void RunThread(const BinaryMap<Fn, T, Out>& map, int64_t first_item,
                                            int64_t item_stride) {
-  for (int64_t i = first_item; i < map.n; i += item_stride) {
-    const MathOf<T> b = map.b == nullptr ? map.scalar : MathOf<T>(map.b[i]);
+  const auto apply = [&map](T a, MathOf<T> b) -> Out {
     if constexpr (math::kIsComparison<Fn>) {
-      map.out[i] = math::ApplyComparison<T>(map.fn, map.a[i], b);
+      return math::ApplyComparison<T>(map.fn, a, b);
     } else {
-      map.out[i] = math::ApplyBinary<T>(map.fn, map.a[i], b);
+      return math::ApplyBinary<T>(map.fn, a, b);
     }
-  }
+  };
+  const auto b_at = [&map](int64_t i) {
+    return map.b == nullptr ? map.scalar : MathOf<T>(map.b[i]);
+  };
+  MapItemsOfFour(
+      map.n, first_item, item_stride, map.out,
+      [&](int64_t begin, Out* values) {
+        T a[4];
+        LoadFour(map.a + begin, a);
+        MathOf<T> b[4] = {map.scalar, map.scalar, map.scalar, map.scalar};
+        if (map.b != nullptr) {
+          T loaded[4];
+          LoadFour(map.b + begin, loaded);
+          for (int k = 0; k < 4; ++k) b[k] = MathOf<T>(loaded[k]);
+        }
+        for (int k = 0; k < 4; ++k) values[k] = apply(a[k], b[k]);
+      },
+      [&](int64_t i) { return apply(map.a[i], b_at(i)); });
 }
 
 template <typename Fn, typename T>
@@ -98,15 +137,20 @@ struct UnaryMap {
 
 template <typename Fn, typename T>
 DEFERRED_HOST_DEVICE inline int64_t WorkItemsOf(const UnaryMap<Fn, T>& map) {
-  return map.n;
+  return ItemsOfFour(map.n);
 }
 
 template <typename Fn, typename T>
 DEFERRED_HOST_DEVICE inline void RunThread(const UnaryMap<Fn, T>& map, int64_t first_item,
                                            int64_t item_stride) {
-  for (int64_t i = first_item; i < map.n; i += item_stride) {
-    map.out[i] = math::ApplyUnary<T>(map.fn, map.a[i]);
-  }
+  MapItemsOfFour(
+      map.n, first_item, item_stride, map.out,
+      [&map](int64_t begin, T* values) {
+        T a[4];
+        LoadFour(map.a + begin, a);
+        for (int k = 0; k < 4; ++k) values[k] = math::ApplyUnary<T>(map.fn, a[k]);
+      },
+      [&map](int64_t i) { return math::ApplyUnary<T>(map.fn, map.a[i]); });
 }
 
 template <typename T>
@@ -119,15 +163,20 @@ struct ClampMap {
 
 template <typename T>
 DEFERRED_HOST_DEVICE inline int64_t WorkItemsOf(const ClampMap<T>& map) {
-  return map.n;
+  return ItemsOfFour(map.n);
 }
 
 template <typename T>
 DEFERRED_HOST_DEVICE inline void RunThread(const ClampMap<T>& map, int64_t first_item,
                                            int64_t item_stride) {
-  for (int64_t i = first_item; i < map.n; i += item_stride) {
-    map.out[i] = math::Clamp<T>(map.a[i], map.lo, map.hi);
-  }
+  MapItemsOfFour(
+      map.n, first_item, item_stride, map.out,
+      [&map](int64_t begin, T* values) {
+        T a[4];
+        LoadFour(map.a + begin, a);
+        for (int k = 0; k < 4; ++k) values[k] = math::Clamp<T>(a[k], map.lo, map.hi);
+      },
+      [&map](int64_t i) { return math::Clamp<T>(map.a[i], map.lo, map.hi); });
 }
 
 template <typename T>
@@ -141,15 +190,21 @@ struct WhereMap {
 
 template <typename T>
 DEFERRED_HOST_DEVICE inline int64_t WorkItemsOf(const WhereMap<T>& map) {
-  return map.n;
+  return ItemsOfFour(map.n);
 }
 
 template <typename T>
 DEFERRED_HOST_DEVICE inline void RunThread(const WhereMap<T>& map, int64_t first_item,
                                            int64_t item_stride) {
-  for (int64_t i = first_item; i < map.n; i += item_stride) {
-    map.out[i] = map.condition[i] ? map.a[i] : map.b[i];
-  }
+  MapItemsOfFour(
+      map.n, first_item, item_stride, map.out,
+      [&map](int64_t begin, T* values) {
+        T a[4], b[4];
+        LoadFour(map.a + begin, a);
+        LoadFour(map.b + begin, b);
+        for (int k = 0; k < 4; ++k) values[k] = map.condition[begin + k] ? a[k] : b[k];
+      },
+      [&map](int64_t i) { return map.condition[i] ? map.a[i] : map.b[i]; });
 }
 
 // ---- Host side: from args to the work that `launch` runs ----

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "cuda_kernels/strided_layout.h"
+#include "cuda_kernels/vector_access.h"
 #include "fake_tensor/dtype.h"
 #include "fake_tensor/host_device.h"
 #include "replay/rng/philox.h"
@@ -41,23 +42,18 @@ DEFERRED_HOST_DEVICE inline int64_t WorkItemsOf(const RandomFill<Sampler, T>& fi
   return (fill.layout.numel + k - 1) / k;
 }
 
-// out[k * stride] = values[k] cast to T, for k < N. Four contiguous 4-byte elements at a
-// 16-byte boundary go to the device as one 16-byte store (fills are bound by stores).
+// out[k * stride] = values[k] cast to T, for k < N; four contiguous elements at once
+// (StoreFour: one 16-byte store on the device, since fills are bound by stores).
 template <int64_t N, typename T, typename Value>
 DEFERRED_HOST_DEVICE inline void StoreBlock(T* out, int64_t stride, const Value* values) {
-#ifdef __CUDA_ARCH__
-  if constexpr (N == 4 && sizeof(T) == 4) {
-    if (stride == 1 && reinterpret_cast<uintptr_t>(out) % 16 == 0) {
-      struct alignas(16) Four {
-        T v[4];
-      };
-      Four four;
-      for (int k = 0; k < 4; ++k) four.v[k] = CastElement<T>(values[k]);
-      *reinterpret_cast<Four*>(out) = four;
+  if constexpr (N == 4) {
+    if (stride == 1) {
+      T four[4];
+      for (int k = 0; k < 4; ++k) four[k] = CastElement<T>(values[k]);
+      StoreFour(out, four);
       return;
     }
   }
-#endif
   for (int64_t k = 0; k < N; ++k) out[k * stride] = CastElement<T>(values[k]);
 }
 
