@@ -195,25 +195,6 @@ constexpr std::pair<const char*, ElementwiseOp> kUnaryOps[] = {
     {"expm1", ElementwiseOp::kExpm1},
 };
 
-// The names of the elementwise ops above, every form.
-std::vector<std::string> ElementwiseOpNames() {
-  std::vector<std::string> names;
-  for (const BinaryOp& op : kBinaryOps) {
-    names.push_back(op.name);
-    if (op.scalar_forms) names.push_back(std::string(op.name) + "_scalar");
-    if (op.in_place_forms) {
-      names.push_back(std::string(op.name) + "_");
-      names.push_back(std::string(op.name) + "_scalar_");
-    }
-  }
-  for (const auto& [name, op] : kUnaryOps) {
-    names.push_back(name);
-    names.push_back(std::string(name) + "_");
-  }
-  names.push_back("where");
-  return names;
-}
-
 // ---- Ops that only move elements: strided copies between views (replay/math) ----
 
 Kernel ViewCopiesKernel(std::vector<math::ViewCopy> (*copies_of)(const OpCall&, const Tensor&),
@@ -313,22 +294,6 @@ void RunNamed(const OpCall& call, Work&& work) {
 }
 
 }  // namespace
-
-const std::vector<std::string>& CudaKernelOps() {
-  static const auto* const ops = [] {
-    auto* names =
-        new std::vector<std::string>(std::begin(kRandomFillOps), std::end(kRandomFillOps));
-    names->insert(names->end(), {"empty", "full", "fill_", "copy_", "to", "clone"});
-    names->insert(names->end(), {"arange", "linspace", "eye", "tril", "tril_", "triu", "triu_",
-                                 "cat", "stack", "repeat", "outer", "matmul"});
-    names->insert(names->end(), std::begin(kReductionOps), std::end(kReductionOps));
-    names->insert(names->end(), {"cumsum", "argsort"});
-    for (std::string& name : ElementwiseOpNames()) names->push_back(std::move(name));
-    for (const std::string& name : HostFallbackOps()) names->push_back(name);
-    return names;
-  }();
-  return *ops;
-}
 
 const std::vector<std::string>& HostFallbackOps() {
   static const auto* const ops = new std::vector<std::string>{"from_bytes", "qr_q"};

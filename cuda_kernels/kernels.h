@@ -28,15 +28,11 @@ struct KernelLaunchers {
   std::function<void(const MatmulArgs&, const KernelContext&)> matmul;
 };
 
-// Registers the CUDA kernel of every op in CudaKernelOps(): each reads its call into args
-// (kernel_args.h) and runs them through `launchers`. Registering again replaces them.
-// Returns true.
+// Registers the CUDA kernel of every op (tests/cuda_conformance_test checks that none is
+// missing): each reads its call into args (kernel_args.h) and runs them through
+// `launchers`. Registering again replaces them. Returns true. An op without a CUDA kernel,
+// run on a CUDA device, would fail with Unimplemented, never silently on the host.
 bool RegisterCudaKernels(KernelLaunchers launchers);
-
-// The ops that have a CUDA kernel, host fallbacks included. Any other op, run on a CUDA
-// device, fails with Unimplemented ("no kernel for device cuda"), never silently on the
-// host.
-const std::vector<std::string>& CudaKernelOps();
 
 // The one reviewed list of ops whose CUDA kernel runs the CPU kernel on host copies of the
 // inputs and copies the result up: from_bytes (a trace's constants, whose bytes are on the
