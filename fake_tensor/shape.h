@@ -5,13 +5,15 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/types/span.h"
 
 namespace deferred {
 
-using Shape = std::vector<int64_t>;
+// Sizes, strides or indices, one per dim. Up to six dims live inline: every op makes
+// several shapes, and on the heap they were most of the replay's per-op cost.
+using Shape = absl::InlinedVector<int64_t, 6>;
 
 // Product of `sizes` (1 for a 0-d shape, 0 when any size is 0). Throws `Error`
 // (InvalidArgument) when the product does not fit in int64; every tensor's shape is

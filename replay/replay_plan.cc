@@ -298,6 +298,9 @@ ReplayPlan PlanReplay(const Trace& trace, const std::vector<ReplayTarget>& targe
   // The region of each version's buffer, once its producer is planned.
   std::vector<Region> buffer_regions(graph.num_values());
 
+  plan.steps.reserve(std::count_if(run.plans.begin(), run.plans.end(),
+                                   [](const NodePlan& p) { return p.runs; }));
+
   for (size_t i = 0; i < nodes.size(); ++i) {
     NodePlan& node_plan = run.plans[i];
     if (!node_plan.runs) continue;
@@ -306,12 +309,6 @@ ReplayPlan PlanReplay(const Trace& trace, const std::vector<ReplayTarget>& targe
     step.vertex = run.vertices[i];
     step.node = &node;
     for (size_t k = 0; k < node.inputs.size(); ++k) step.reads.push_back(reads_operand(i, k));
-    // Moved, not copied: each node's plan is read for the last time here, except its
-    // output regions, read below.
-    step.attrs = std::move(node_plan.attrs);
-    step.input_regions = std::move(node_plan.input_regions);
-    step.output_regions = node_plan.output_regions;
-    step.write_region = std::move(node_plan.write_region);
     step.writes = node_plan.writes;
     step.whole = node_plan.whole;
     for (size_t k = 0; k < node.inputs.size(); ++k) {
@@ -334,6 +331,11 @@ ReplayPlan PlanReplay(const Trace& trace, const std::vector<ReplayTarget>& targe
         step.buffer = InPlaceBuffer::kCopy;
       }
     }
+    // Moved, not copied: each node's plan is read for the last time here.
+    step.attrs = std::move(node_plan.attrs);
+    step.input_regions = std::move(node_plan.input_regions);
+    step.output_regions = std::move(node_plan.output_regions);
+    step.write_region = std::move(node_plan.write_region);
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       if (step.reads[k] && --reads[graph.Input(i, k)] == 0) {
         step.frees.push_back(graph.Input(i, k));

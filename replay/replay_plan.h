@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "fake_tensor/attrs.h"
 #include "fake_tensor/dtype.h"
 #include "fake_tensor/region.h"
@@ -22,6 +23,12 @@ struct ReplayTarget {
 // The base region of a storage of natural shape `base_sizes` that `view_region` of a view
 // with `layout` touches (the whole base when the view does not decompose).
 Region BaseRegionOf(const TensorLayout& layout, const Shape& base_sizes, const Region& view_region);
+
+// One entry per operand of a step. Ops have few operands, so the entries live in the step
+// itself: planning a trace of a million small ops would otherwise spend much of its time
+// in malloc and free.
+template <typename T>
+using OperandList = absl::InlinedVector<T, 4>;
 
 // Where an in-place op's new version gets its bytes.
 enum class InPlaceBuffer {
@@ -42,14 +49,14 @@ struct PlanStep {
   std::vector<Region> input_regions;
   // Whether the op reads operand k at all (an in-place op does not read the old version
   // it overwrites; no op reads an operand of which its regions need nothing).
-  std::vector<bool> reads;
+  OperandList<bool> reads;
   // The number of the storage version operand k reads.
-  std::vector<int32_t> input_values;
+  OperandList<int32_t> input_values;
   // The natural shape of operand k's storage (the index space of its buffer's region).
   std::vector<Shape> input_base_sizes;
   // The number of each output version, and the region of it the op leaves in a buffer:
   // for an in-place op, the region of its base storage (the next version's buffer).
-  std::vector<int32_t> output_values;
+  OperandList<int32_t> output_values;
   std::vector<Region> output_regions;
   // In-place ops only: the part of the target view written (empty when nothing written
   // lies in range: the next version is then the old one's bytes), the base storage's
@@ -61,7 +68,7 @@ struct PlanStep {
   // It computes more than asked of it: no region rule, or its rule declined.
   bool whole = false;
   // Versions whose last read this op is: their buffers can go once it has run.
-  std::vector<int32_t> frees;
+  OperandList<int32_t> frees;
 };
 
 // Everything a run decides before it runs anything.

@@ -60,9 +60,9 @@ TEST(ReplayPlanTest, EachVersionIsPlannedOverTheRegionItsReadersNeed) {
   // that version is gone once it has run (its bytes are the next version's).
   EXPECT_EQ(plan.steps[1].buffer, InPlaceBuffer::kReuse);
   EXPECT_EQ(plan.steps[2].buffer, InPlaceBuffer::kReuse);
-  EXPECT_EQ(plan.steps[0].frees, std::vector<int32_t>{});
-  EXPECT_EQ(plan.steps[1].frees, std::vector<int32_t>{plan.steps[0].output_values[0]});
-  EXPECT_EQ(plan.steps[2].frees, std::vector<int32_t>{plan.steps[1].output_values[0]});
+  EXPECT_EQ(plan.steps[0].frees, OperandList<int32_t>{});
+  EXPECT_EQ(plan.steps[1].frees, OperandList<int32_t>{plan.steps[0].output_values[0]});
+  EXPECT_EQ(plan.steps[2].frees, OperandList<int32_t>{plan.steps[1].output_values[0]});
   EXPECT_EQ(plan.target_values, std::vector<int32_t>{plan.steps[2].output_values[0]});
 }
 
@@ -79,7 +79,7 @@ TEST(ReplayPlanTest, AnOverwrittenVersionIsNotPlannedAndItsOverwriterWritesFresh
   ASSERT_EQ(OpNames(both), (std::vector<std::string>{"uniform_", "mul_scalar", "fill_"}));
   EXPECT_EQ(both.steps[0].buffer, InPlaceBuffer::kFresh);
   EXPECT_FALSE(both.steps[0].reads[0]);
-  EXPECT_EQ(both.steps[1].frees, std::vector<int32_t>{both.steps[0].output_values[0]});
+  EXPECT_EQ(both.steps[1].frees, OperandList<int32_t>{both.steps[0].output_values[0]});
   EXPECT_EQ(both.steps[2].buffer, InPlaceBuffer::kFresh);
   EXPECT_FALSE(both.steps[2].reads[0]);
   // Targets are never freed.
@@ -102,7 +102,7 @@ TEST(ReplayPlanTest, AnInPlaceOpThatAlsoReadsItsOldVersionElsewhereWritesACopy) 
   const ReplayPlan plan = PlanReplay(*r.trace, {r.LatestWhole(0)});
   ASSERT_EQ(OpNames(plan), (std::vector<std::string>{"arange", "mul_"}));
   EXPECT_EQ(plan.steps[1].buffer, InPlaceBuffer::kCopy);
-  EXPECT_EQ(plan.steps[1].frees, (std::vector<int32_t>{plan.steps[0].output_values[0]}));
+  EXPECT_EQ(plan.steps[1].frees, (OperandList<int32_t>{plan.steps[0].output_values[0]}));
 }
 
 TEST(ReplayPlanTest, AWriteThroughAViewKeepsTheRestOfTheOldVersion) {

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
-#include <vector>
 
 #include "deferred/nn/module.h"
 #include "fake_tensor/ops/tensor_options.h"
@@ -26,7 +25,7 @@ class ConvSize {
   Shape Expand(int64_t spatial_dims, const std::string& layer, const std::string& what) const;
 
  private:
-  std::vector<int64_t> values_;
+  Shape values_;
 };
 
 // What a convolution takes besides its channels and kernel size (PyTorch's defaults).
