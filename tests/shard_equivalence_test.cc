@@ -89,7 +89,9 @@ TEST(ShardEquivalenceTest, SplitsCoverTheTensorExactly) {
         absl::StatusOr<Region> r = ShardSpec::TensorSplit(0, rank, world).Resolve({size, 3});
         ASSERT_TRUE(r.ok()) << r.status();
         // Ranks past the end get empty parts, at the end (torch.tensor_split).
-        if (rank >= size) EXPECT_EQ(r->start[0], r->stop[0]);
+        if (rank >= size) {
+          EXPECT_EQ(r->start[0], r->stop[0]);
+        }
         EXPECT_EQ(r->start[0], next);
         next = r->stop[0];
         EXPECT_EQ(r->start[1], 0);

@@ -712,8 +712,11 @@ TEST(ShapeOpsTest, QrQIsTheOrthonormalFactorWithANonNegativeDiagonal) {
           qta += q.at<double>({k, i}) * a.at<double>({k, j});
         }
         EXPECT_NEAR(qtq, i == j ? 1.0 : 0.0, 1e-12);
-        if (i > j) EXPECT_NEAR(qta, 0.0, 1e-12);
-        if (i == j) EXPECT_GT(qta, 0.0);
+        if (i > j) {
+          EXPECT_NEAR(qta, 0.0, 1e-12);
+        } else if (i == j) {
+          EXPECT_GT(qta, 0.0);
+        }
       }
     }
   }
