@@ -1,11 +1,12 @@
 #include "replay/replay_plan.h"
 
 #include <algorithm>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <utility>
 
-#include "absl/container/node_hash_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "fake_tensor/error.h"
 
 namespace deferred {
@@ -14,21 +15,46 @@ namespace {
 // The nodes of one run and dense numbers for the storage versions they make: output k
 // of nodes[i] is value first_value[i] + k. A run keeps its per-value state in vectors
 // indexed by these numbers rather than in hash maps keyed by StorageVersion, so that the
-// cost of each op does not grow with the length of the trace.
+// cost of each op does not grow with the length of the trace; so are the storages its
+// inputs view, looked up in the trace once each.
 class RunGraph {
  public:
   RunGraph(const Trace& trace, const std::vector<Trace::Vertex>& vertices) {
     std::vector<int32_t> position(vertices.empty() ? 0 : vertices.back() + 1, -1);
+    size_t num_inputs = 0;
     for (size_t i = 0; i < vertices.size(); ++i) {
       position[vertices[i]] = static_cast<int32_t>(i);
       nodes_.push_back(&trace.Node(vertices[i]));
       first_value_.push_back(num_values_);
       num_values_ += static_cast<int32_t>(nodes_.back()->outputs.size());
+      num_inputs += nodes_.back()->inputs.size();
+      for (const TraceOperand& operand : nodes_.back()->inputs) {
+        region_words_bound_ += 1 + 2 * static_cast<int64_t>(operand.layout.sizes.size());
+      }
+      for (const TraceOperand& operand : nodes_.back()->outputs) {
+        region_words_bound_ += 1 + 2 * static_cast<int64_t>(operand.layout.sizes.size());
+      }
     }
+    // Reserved, not grown: growing would copy them, and touch twice the memory.
+    input_values_.reserve(num_inputs);
+    input_storages_.reserve(num_inputs);
+    storages_.reserve(num_inputs);
+    absl::flat_hash_map<int64_t, int32_t> storage_index;  // by storage id
     for (const TraceNode* node : nodes_) {
       first_input_.push_back(static_cast<int32_t>(input_values_.size()));
       for (size_t k = 0; k < node->inputs.size(); ++k) {
-        input_values_.push_back(ValueOf(position[node->input_producers[k]], node->inputs[k].value));
+        const StorageVersion& value = node->inputs[k].value;
+        input_values_.push_back(ValueOf(position[node->input_producers[k]], value));
+        const auto [it, added] =
+            storage_index.try_emplace(value.storage_id, static_cast<int32_t>(storages_.size()));
+        if (added) storages_.push_back(trace.Storage(value.storage_id));
+        input_storages_.push_back(it->second);
+      }
+      if (node->def->kind == OpKind::kInPlace) {
+        // Its output region is in its base's index space, beside the write region in its
+        // view's, which the count above gave room for.
+        const Shape& base_sizes = storages_[input_storages_[first_input_.back()]].sizes;
+        region_words_bound_ += 1 + 2 * static_cast<int64_t>(base_sizes.size());
       }
     }
     first_input_.push_back(static_cast<int32_t>(input_values_.size()));
@@ -39,7 +65,16 @@ class RunGraph {
   // The number of output `k` of node `i`.
   int32_t Output(size_t i, size_t k) const { return first_value_[i] + static_cast<int32_t>(k); }
   // The number of the value input `k` of node `i` reads.
-  int32_t Input(size_t i, size_t k) const { return input_values_[first_input_[i] + k]; }
+  int32_t Input(size_t i, size_t k) const { return input_values_[InputSlot(i, k)]; }
+  // Input `k` of node `i` numbered among the inputs of all nodes, 0 .. num_inputs() - 1.
+  int32_t InputSlot(size_t i, size_t k) const { return first_input_[i] + static_cast<int32_t>(k); }
+  int32_t num_inputs() const { return static_cast<int32_t>(input_values_.size()); }
+  // At least the words of PackedRegions that the plans of all nodes take.
+  int64_t region_words_bound() const { return region_words_bound_; }
+  // The storage input `k` of node `i` is a view of.
+  const TraceStorage& InputStorage(size_t i, size_t k) const {
+    return storages_[input_storages_[InputSlot(i, k)]];
+  }
   // The number of `value`, made by the node at `position`.
   int32_t ValueOf(int32_t position, const StorageVersion& value) const {
     const std::vector<TraceOperand>& outputs = nodes_[position]->outputs;
@@ -55,7 +90,10 @@ class RunGraph {
   std::vector<int32_t> first_value_;
   std::vector<int32_t> first_input_;
   std::vector<int32_t> input_values_;
+  std::vector<int32_t> input_storages_;  // indices into storages_, beside input_values_
+  std::vector<TraceStorage> storages_;
   int32_t num_values_ = 0;
+  int64_t region_words_bound_ = 0;
 };
 
 // Whether `region` is all of `sizes`' index space.
@@ -72,59 +110,98 @@ struct NodePlan {
   bool writes = true;                // in-place: false when nothing written lies in range
   bool whole = false;                // computes more than asked (no region rule)
   bool reads_old = true;             // in-place: reads the old version of its base
-  std::vector<Region> input_regions;  // in each input's view index space
-  std::vector<Region> output_regions; // buffer region of each output value
+  RegionList input_regions;          // in each input's view index space
+  RegionList output_regions;         // buffer region of each output value
   Region write_region;               // in-place: the part of input 0's view written
-  Attrs attrs;
+  std::optional<Attrs> attrs;        // the rule's attrs; none: the node's own
+};
+
+// Regions stored end to end as (rank, start..., stop...): a one-dim region takes three
+// words instead of the 112 bytes of a Region with its inline shapes. The plans of a
+// million nodes are then one allocation, not millions, and about the size of their numbers.
+class PackedRegions {
+ public:
+  void Append(const Region& region) {
+    words_.push_back(region.rank());
+    words_.insert(words_.end(), region.start.begin(), region.start.end());
+    words_.insert(words_.end(), region.stop.begin(), region.stop.end());
+  }
+  // The region at word `*offset`; moves `*offset` past it.
+  Region Read(int64_t* offset) const {
+    const auto rank = static_cast<size_t>(words_[*offset]);
+    const int64_t* start = words_.data() + *offset + 1;
+    *offset += 1 + 2 * static_cast<int64_t>(rank);
+    return Region{Shape(start, start + rank), Shape(start + rank, start + 2 * rank)};
+  }
+  int64_t size() const { return static_cast<int64_t>(words_.size()); }
+  void Reserve(int64_t words) { words_.reserve(words); }
+
+ private:
+  std::vector<int64_t> words_;
+};
+
+// A node's plan as a run keeps it until its step.
+struct KeptPlan {
+  bool runs = false;
+  bool writes = true;
+  bool whole = false;
+  bool reads_old = true;
+  int32_t num_input_regions = 0;
+  // In KeptPlans::regions: its input regions, its output regions, then (in-place ops) its
+  // write region.
+  int64_t first_region = 0;
+  std::optional<Attrs> attrs;  // the rule's attrs; none: the node's own
+};
+
+// The plans of a run's nodes, from the backward pass that makes them to their steps.
+struct KeptPlans {
+  std::vector<KeptPlan> nodes;  // of each node of the run
+  PackedRegions regions;
+  // Whether each input of each node is read (RunGraph::InputSlot): an in-place op reads the
+  // old version of its base (operand 0) unless it overwrites all of it, and the others only
+  // if it writes something needed; no op reads an operand of which its plan needs nothing
+  // (a cat part outside the region, say).
+  std::vector<bool> reads;
 };
 
 class Planner {
  public:
-  Planner(const Trace& trace, const RunGraph& graph)
-      : trace_(trace), graph_(graph), need_(graph.num_values()) {}
+  Planner(const Trace& trace, const RunGraph& graph) : trace_(trace), graph_(graph) {}
 
-  // The trace's storage, looked up once per planner: a node's rules consult it often.
-  const TraceStorage& Storage(const StorageVersion& v) {
-    auto it = storages_.find(v.storage_id);
-    if (it == storages_.end()) it = storages_.emplace(v.storage_id, trace_.Storage(v.storage_id)).first;
-    return it->second;
-  }
-
-  std::optional<ViewTransform> Transform(const TraceOperand& operand) {
-    return ViewTransform::Decompose(operand.layout, Storage(operand.value).sizes);
-  }
-
-  // Whether `operand` is its storage itself: contiguous from offset 0, in its shape.
-  bool IsWholeStorage(const TraceOperand& operand) {
-    return deferred::IsWholeStorage(operand.layout, Storage(operand.value).sizes);
-  }
-
-  // The base region of `operand`'s storage that `view_region` of the operand touches.
-  Region Image(const TraceOperand& operand, const Region& view_region) {
-    return BaseRegionOf(operand.layout, Storage(operand.value).sizes, view_region);
+  // The base region of the storage of input `k` of node `i` that `view_region` of the
+  // input touches.
+  Region InputImage(size_t i, size_t k, const Region& view_region) {
+    return BaseRegionOf(graph_.nodes()[i]->inputs[k].layout, graph_.InputStorage(i, k).sizes,
+                        view_region);
   }
 
   // Adds `region` to what later ops need of value `value`.
   void Need(int32_t value, Region region) {
     if (region.empty()) return;
-    std::optional<Region>& need = need_[value];
-    need = need ? BoundingUnion(*need, region) : std::move(region);
+    const auto [it, added] = need_.try_emplace(value, region);
+    if (!added) it->second = BoundingUnion(it->second, region);
   }
 
   // The region of `value` that later ops need, if any. Only its producer asks, once, and
-  // takes it, so that the plan holds regions only for the values still to plan.
-  std::optional<Region> TakeNeeded(int32_t value) { return std::move(need_[value]); }
+  // takes it, so that the planner holds regions only for the values still to plan.
+  std::optional<Region> TakeNeeded(int32_t value) {
+    const auto it = need_.find(value);
+    if (it == need_.end()) return std::nullopt;
+    std::optional<Region> needed = std::move(it->second);
+    need_.erase(it);
+    return needed;
+  }
 
   NodePlan PlanInPlace(size_t i, Region written_base) {
     const TraceNode& node = *graph_.nodes()[i];
     NodePlan plan;
     plan.runs = true;
-    plan.attrs = node.attrs;
     const TraceOperand& self = node.inputs[0];
     const Shape& view_sizes = self.layout.sizes;
-    const bool whole_storage = IsWholeStorage(self);
+    const Shape& base_sizes = graph_.InputStorage(i, 0).sizes;
+    const bool whole_storage = IsWholeStorage(self.layout, base_sizes);
     std::optional<ViewTransform> t;
-    if (!whole_storage) t = Transform(self);
+    if (!whole_storage) t = ViewTransform::Decompose(self.layout, base_sizes);
     Region view_region = Region::Full(view_sizes);
     if (whole_storage) {
       view_region = written_base;  // the view's index space is the base's
@@ -138,11 +215,11 @@ class Planner {
         written_base = grown;
       }
     } else {
-      written_base = Region::Full(Storage(self.value).sizes);
+      written_base = Region::Full(base_sizes);
     }
     plan.write_region = view_region;
     plan.writes = !view_region.empty();
-    plan.output_regions = {written_base};
+    plan.output_regions.assign(1, written_base);
     // An op that overwrites its target, when the target is its whole storage, leaves
     // nothing of the old version in its buffer: the ops that made it are dead there.
     plan.reads_old = !(node.def->overwrites && plan.writes && whole_storage);
@@ -157,17 +234,18 @@ class Planner {
         // No rule: write the whole view, into a buffer that holds all of it.
         plan.whole = true;
         plan.write_region = Region::Full(view_sizes);
-        written_base = BoundingUnion(written_base, Image(self, plan.write_region));
-        plan.output_regions = {written_base};
+        written_base = BoundingUnion(written_base, InputImage(i, 0, plan.write_region));
+        plan.output_regions.assign(1, written_base);
         if (plan.reads_old) Need(graph_.Input(i, 0), written_base);
       }
       for (const TraceOperand& input : node.inputs) plan.input_regions.push_back(Region::Full(input.layout.sizes));
     } else {
-      plan.input_regions = std::move(rule->inputs);
+      plan.input_regions.assign(std::make_move_iterator(rule->inputs.begin()),
+                                std::make_move_iterator(rule->inputs.end()));
       plan.attrs = std::move(rule->attrs);
     }
     for (size_t k = 1; k < node.inputs.size(); ++k) {
-      Need(graph_.Input(i, k), Image(node.inputs[k], plan.input_regions[k]));
+      Need(graph_.Input(i, k), InputImage(i, k, plan.input_regions[k]));
     }
     return plan;
   }
@@ -194,68 +272,68 @@ class Planner {
     std::optional<RegionPlan> rule;
     if (!whole && node.def->region_rule) rule = node.def->region_rule(MetaCallOf(trace_, node), outputs);
     if (rule) {
-      plan.input_regions = std::move(rule->inputs);
+      plan.input_regions.assign(std::make_move_iterator(rule->inputs.begin()),
+                                std::make_move_iterator(rule->inputs.end()));
       plan.attrs = std::move(rule->attrs);
-      plan.output_regions = std::move(outputs);
+      plan.output_regions.assign(std::make_move_iterator(outputs.begin()),
+                                 std::make_move_iterator(outputs.end()));
     } else {
       plan.whole = !whole;
-      plan.attrs = node.attrs;
       for (const TraceOperand& input : node.inputs) plan.input_regions.push_back(Region::Full(input.layout.sizes));
       for (const TraceOperand& output : node.outputs) plan.output_regions.push_back(Region::Full(output.layout.sizes));
     }
     for (size_t k = 0; k < node.inputs.size(); ++k) {
-      Need(graph_.Input(i, k), Image(node.inputs[k], plan.input_regions[k]));
+      Need(graph_.Input(i, k), InputImage(i, k, plan.input_regions[k]));
     }
     return plan;
   }
 
   // `targets[t]` is value `target_values[t]`.
-  std::vector<NodePlan> Plan(const std::vector<ReplayTarget>& targets,
-                             const std::vector<int32_t>& target_values) {
+  KeptPlans Plan(const std::vector<ReplayTarget>& targets,
+                 const std::vector<int32_t>& target_values) {
     for (size_t t = 0; t < targets.size(); ++t) Need(target_values[t], targets[t].region);
     const std::vector<const TraceNode*>& nodes = graph_.nodes();
-    std::vector<NodePlan> plans(nodes.size());
+    KeptPlans kept;
+    kept.nodes.resize(nodes.size());
+    kept.reads.resize(graph_.num_inputs());
+    kept.regions.Reserve(graph_.region_words_bound());
     for (size_t i = nodes.size(); i-- > 0;) {
+      NodePlan plan;
       if (nodes[i]->def->kind == OpKind::kInPlace) {
         if (std::optional<Region> needed = TakeNeeded(graph_.Output(i, 0))) {
-          plans[i] = PlanInPlace(i, *std::move(needed));
+          plan = PlanInPlace(i, *std::move(needed));
         }
       } else {
-        plans[i] = PlanFunctional(i);
+        plan = PlanFunctional(i);
+      }
+      if (!plan.runs) continue;
+      KeptPlan& node = kept.nodes[i];
+      node.writes = plan.writes;
+      node.whole = plan.whole;
+      node.reads_old = plan.reads_old;
+      node.runs = true;
+      node.first_region = kept.regions.size();
+      node.num_input_regions = static_cast<int32_t>(plan.input_regions.size());
+      node.attrs = std::move(plan.attrs);
+      for (const Region& region : plan.input_regions) kept.regions.Append(region);
+      for (const Region& region : plan.output_regions) kept.regions.Append(region);
+      const bool in_place = nodes[i]->def->kind == OpKind::kInPlace;
+      if (in_place) kept.regions.Append(plan.write_region);
+      for (size_t k = 0; k < nodes[i]->inputs.size(); ++k) {
+        kept.reads[graph_.InputSlot(i, k)] =
+            in_place && k == 0 ? plan.reads_old
+                               : plan.writes && !plan.input_regions[k].empty();
       }
     }
-    return plans;
+    return kept;
   }
 
  private:
   const Trace& trace_;
   const RunGraph& graph_;
-  absl::node_hash_map<int64_t, TraceStorage> storages_;  // references stay valid
-  std::vector<std::optional<Region>> need_;  // by value number
-};
-
-// A run's graph and its plan for `targets`.
-struct RunPlan {
-  RunPlan(const Trace& trace, const std::vector<ReplayTarget>& targets) {
-    std::vector<StorageVersion> values;
-    for (const ReplayTarget& target : targets) values.push_back(target.value);
-    vertices = trace.Subgraph(values);
-    graph = std::make_unique<RunGraph>(trace, vertices);
-    for (const StorageVersion& value : values) {
-      const auto position =
-          std::lower_bound(vertices.begin(), vertices.end(), trace.Producer(value));
-      target_values.push_back(
-          graph->ValueOf(static_cast<int32_t>(position - vertices.begin()), value));
-    }
-    planner = std::make_unique<Planner>(trace, *graph);
-    plans = planner->Plan(targets, target_values);
-  }
-
-  std::vector<Trace::Vertex> vertices;
-  std::unique_ptr<RunGraph> graph;  // pointers: the planner holds a reference to it
-  std::unique_ptr<Planner> planner;
-  std::vector<int32_t> target_values;  // of each target
-  std::vector<NodePlan> plans;         // of each node of the graph
+  // By value number, for the values whose readers are planned and producer is not: a map,
+  // since those are few at any time while a vector would span every value of the run.
+  absl::flat_hash_map<int32_t, Region> need_;
 };
 
 }  // namespace
@@ -267,82 +345,125 @@ Region BaseRegionOf(const TensorLayout& layout, const Shape& base_sizes, const R
   return t ? t->ImageBounds(view_region) : Region::Full(base_sizes);
 }
 
-ReplayPlan PlanReplay(const Trace& trace, const std::vector<ReplayTarget>& targets) {
-  RunPlan run(trace, targets);
-  const RunGraph& graph = *run.graph;
-  Planner& planner = *run.planner;
-  const std::vector<const TraceNode*>& nodes = graph.nodes();
-  ReplayPlan plan;
-  plan.target_values = run.target_values;
-  plan.num_values = graph.num_values();
+struct ReplayPlanner::Run {
+  Run(const Trace& trace, const std::vector<ReplayTarget>& targets) {
+    std::vector<StorageVersion> values;
+    for (const ReplayTarget& target : targets) values.push_back(target.value);
+    vertices = trace.Subgraph(values);
+    graph = std::make_unique<RunGraph>(trace, vertices);
+    for (const StorageVersion& value : values) {
+      const auto position =
+          std::lower_bound(vertices.begin(), vertices.end(), trace.Producer(value));
+      target_values.push_back(
+          graph->ValueOf(static_cast<int32_t>(position - vertices.begin()), value));
+    }
+    plans = Planner(trace, *graph).Plan(targets, target_values);
+  }
 
-  // Whether node i reads operand k: an in-place op reads the old version of its base
-  // (operand 0) unless it overwrites all of it, and the others only if it writes something
-  // needed; no op reads an operand of which its plan needs nothing (a cat part outside the
-  // region, say).
-  auto reads_operand = [&](size_t i, size_t k) {
-    const NodePlan& p = run.plans[i];
-    if (nodes[i]->def->kind == OpKind::kInPlace && k == 0) return p.reads_old;
-    return p.writes && !p.input_regions[k].empty();
-  };
-  // Remaining reads of each version, counted down as the ops would run; a target counts
-  // as one read that never ends.
-  std::vector<int64_t> reads(graph.num_values(), 0);
+  // Whether node i reads operand k.
+  bool ReadsOperand(size_t i, size_t k) const { return plans.reads[graph->InputSlot(i, k)]; }
+
+  std::vector<Trace::Vertex> vertices;
+  std::unique_ptr<RunGraph> graph;
+  std::vector<int32_t> target_values;  // of each target
+  KeptPlans plans;
+  // Reads of each version still to come, counted down as steps are handed out; a target
+  // counts as one read that never ends.
+  std::vector<int32_t> reads;
+  // The buffer region of each version that an in-place op may reuse, kept from its
+  // producer's step until that op's.
+  std::vector<bool> reused_in_place;
+  absl::flat_hash_map<int32_t, Region> buffer_regions;
+  size_t next = 0;  // the node whose step comes next, or after
+};
+
+ReplayPlanner::ReplayPlanner(const Trace& trace, const std::vector<ReplayTarget>& targets)
+    : run_(std::make_unique<Run>(trace, targets)) {
+  Run& run = *run_;
+  const std::vector<const TraceNode*>& nodes = run.graph->nodes();
+  run.reads.assign(run.graph->num_values(), 0);
+  run.reused_in_place.assign(run.graph->num_values(), false);
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (!run.plans[i].runs) continue;
+    if (!run.plans.nodes[i].runs) continue;
     for (size_t k = 0; k < nodes[i]->inputs.size(); ++k) {
-      if (reads_operand(i, k)) ++reads[graph.Input(i, k)];
+      if (run.ReadsOperand(i, k)) ++run.reads[run.graph->Input(i, k)];
+    }
+    if (nodes[i]->def->kind == OpKind::kInPlace && run.plans.nodes[i].reads_old) {
+      run.reused_in_place[run.graph->Input(i, 0)] = true;
     }
   }
-  for (int32_t value : plan.target_values) ++reads[value];
-  // The region of each version's buffer, once its producer is planned.
-  std::vector<Region> buffer_regions(graph.num_values());
+  for (int32_t value : run.target_values) ++run.reads[value];
+}
 
-  plan.steps.reserve(std::count_if(run.plans.begin(), run.plans.end(),
-                                   [](const NodePlan& p) { return p.runs; }));
+ReplayPlanner::~ReplayPlanner() = default;
 
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    NodePlan& node_plan = run.plans[i];
-    if (!node_plan.runs) continue;
-    const TraceNode& node = *nodes[i];
-    PlanStep step;
-    step.vertex = run.vertices[i];
-    step.node = &node;
-    for (size_t k = 0; k < node.inputs.size(); ++k) step.reads.push_back(reads_operand(i, k));
-    step.writes = node_plan.writes;
-    step.whole = node_plan.whole;
-    for (size_t k = 0; k < node.inputs.size(); ++k) {
-      step.input_values.push_back(graph.Input(i, k));
-      step.input_base_sizes.push_back(planner.Storage(node.inputs[k].value).sizes);
-    }
-    for (size_t k = 0; k < node.outputs.size(); ++k) {
-      step.output_values.push_back(graph.Output(i, k));
-      buffer_regions[graph.Output(i, k)] = node_plan.output_regions[k];
-    }
-    if (node.def->kind == OpKind::kInPlace) {
-      const int32_t old_value = graph.Input(i, 0);
-      step.base_dtype = planner.Storage(node.inputs[0].value).dtype;
-      if (!node_plan.reads_old) {
-        step.buffer = InPlaceBuffer::kFresh;
-      } else if (reads[old_value] == 1 &&
-                 buffer_regions[old_value] == node_plan.output_regions[0]) {
-        step.buffer = InPlaceBuffer::kReuse;
-      } else {
-        step.buffer = InPlaceBuffer::kCopy;
-      }
-    }
-    // Moved, not copied: each node's plan is read for the last time here.
-    step.attrs = std::move(node_plan.attrs);
-    step.input_regions = std::move(node_plan.input_regions);
-    step.output_regions = std::move(node_plan.output_regions);
-    step.write_region = std::move(node_plan.write_region);
-    for (size_t k = 0; k < node.inputs.size(); ++k) {
-      if (step.reads[k] && --reads[graph.Input(i, k)] == 0) {
-        step.frees.push_back(graph.Input(i, k));
-      }
-    }
-    plan.steps.push_back(std::move(step));
+int32_t ReplayPlanner::num_values() const { return run_->graph->num_values(); }
+
+const std::vector<int32_t>& ReplayPlanner::target_values() const { return run_->target_values; }
+
+std::optional<PlanStep> ReplayPlanner::Next() {
+  Run& run = *run_;
+  const RunGraph& graph = *run.graph;
+  const std::vector<const TraceNode*>& nodes = graph.nodes();
+  while (run.next < nodes.size() && !run.plans.nodes[run.next].runs) ++run.next;
+  if (run.next == nodes.size()) return std::nullopt;
+  const size_t i = run.next++;
+  const TraceNode& node = *nodes[i];
+  KeptPlan& node_plan = run.plans.nodes[i];
+  PlanStep step;
+  int64_t region_offset = node_plan.first_region;
+  for (int32_t k = 0; k < node_plan.num_input_regions; ++k) {
+    step.input_regions.push_back(run.plans.regions.Read(&region_offset));
   }
+  for (size_t k = 0; k < node.outputs.size(); ++k) {
+    step.output_regions.push_back(run.plans.regions.Read(&region_offset));
+  }
+  if (node.def->kind == OpKind::kInPlace) {
+    step.write_region = run.plans.regions.Read(&region_offset);
+  }
+  step.vertex = run.vertices[i];
+  step.node = &node;
+  for (size_t k = 0; k < node.inputs.size(); ++k) step.reads.push_back(run.ReadsOperand(i, k));
+  step.writes = node_plan.writes;
+  step.whole = node_plan.whole;
+  for (size_t k = 0; k < node.inputs.size(); ++k) {
+    step.input_values.push_back(graph.Input(i, k));
+    step.input_base_sizes.push_back(graph.InputStorage(i, k).sizes);
+  }
+  for (size_t k = 0; k < node.outputs.size(); ++k) {
+    step.output_values.push_back(graph.Output(i, k));
+    if (run.reused_in_place[graph.Output(i, k)]) {
+      run.buffer_regions[graph.Output(i, k)] = step.output_regions[k];
+    }
+  }
+  if (node.def->kind == OpKind::kInPlace) {
+    const int32_t old_value = graph.Input(i, 0);
+    step.base_dtype = graph.InputStorage(i, 0).dtype;
+    step.buffer = InPlaceBuffer::kFresh;
+    if (node_plan.reads_old) {
+      const auto old_region = run.buffer_regions.find(old_value);
+      step.buffer = run.reads[old_value] == 1 && old_region != run.buffer_regions.end() &&
+                            old_region->second == step.output_regions[0]
+                        ? InPlaceBuffer::kReuse
+                        : InPlaceBuffer::kCopy;
+    }
+  }
+  step.attrs = node_plan.attrs ? *std::move(node_plan.attrs) : node.attrs;
+  for (size_t k = 0; k < node.inputs.size(); ++k) {
+    if (step.reads[k] && --run.reads[graph.Input(i, k)] == 0) {
+      step.frees.push_back(graph.Input(i, k));
+      if (run.reused_in_place[graph.Input(i, k)]) run.buffer_regions.erase(graph.Input(i, k));
+    }
+  }
+  return step;
+}
+
+ReplayPlan PlanReplay(const Trace& trace, const std::vector<ReplayTarget>& targets) {
+  ReplayPlanner planner(trace, targets);
+  ReplayPlan plan;
+  plan.target_values = planner.target_values();
+  plan.num_values = planner.num_values();
+  while (std::optional<PlanStep> step = planner.Next()) plan.steps.push_back(*std::move(step));
   return plan;
 }
 

@@ -2,6 +2,8 @@
 #define DEFERRED_REPLAY_REPLAY_PLAN_H_
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
@@ -29,6 +31,8 @@ Region BaseRegionOf(const TensorLayout& layout, const Shape& base_sizes, const R
 // in malloc and free.
 template <typename T>
 using OperandList = absl::InlinedVector<T, 4>;
+// Regions are large (two inline shapes), and most ops have one or two of each kind.
+using RegionList = absl::InlinedVector<Region, 2>;
 
 // Where an in-place op's new version gets its bytes.
 enum class InPlaceBuffer {
@@ -46,18 +50,18 @@ struct PlanStep {
   // The call's attrs: the node's, or those its region rule gives for the regions below.
   Attrs attrs;
   // The region of each input operand the op reads, in that operand's view index space.
-  std::vector<Region> input_regions;
+  RegionList input_regions;
   // Whether the op reads operand k at all (an in-place op does not read the old version
   // it overwrites; no op reads an operand of which its regions need nothing).
   OperandList<bool> reads;
   // The number of the storage version operand k reads.
   OperandList<int32_t> input_values;
   // The natural shape of operand k's storage (the index space of its buffer's region).
-  std::vector<Shape> input_base_sizes;
+  OperandList<Shape> input_base_sizes;
   // The number of each output version, and the region of it the op leaves in a buffer:
   // for an in-place op, the region of its base storage (the next version's buffer).
   OperandList<int32_t> output_values;
-  std::vector<Region> output_regions;
+  RegionList output_regions;
   // In-place ops only: the part of the target view written (empty when nothing written
   // lies in range: the next version is then the old one's bytes), the base storage's
   // dtype, and where the next version's bytes come from.
@@ -71,19 +75,39 @@ struct PlanStep {
   OperandList<int32_t> frees;
 };
 
-// Everything a run decides before it runs anything.
+// Plans the computation of `targets` from `trace` and hands out its steps in execution
+// (recording) order. The constructor propagates each target's region backwards through the
+// region rules of the ops it depends on (ops without one need their whole inputs; values an
+// overwriting in-place op replaces in a whole storage are not needed) and keeps the ops
+// something needs; Next() decides, as a run goes, which buffer each in-place op writes and
+// after which op each version's buffer is freed. Every op appears at most once. A run holds
+// one step at a time: the steps of a long trace, all built at once, would be fresh memory
+// bigger than the trace on every run. Runs nothing; throws `Error` for a target the trace
+// lacks.
+class ReplayPlanner {
+ public:
+  ReplayPlanner(const Trace& trace, const std::vector<ReplayTarget>& targets);
+  ~ReplayPlanner();
+
+  int32_t num_values() const;
+  // The version number of each target.
+  const std::vector<int32_t>& target_values() const;
+  // The next step, or none after the last.
+  std::optional<PlanStep> Next();
+
+ private:
+  struct Run;
+  std::unique_ptr<Run> run_;
+};
+
+// All the steps of a run at once.
 struct ReplayPlan {
   std::vector<PlanStep> steps;         // in execution (recording) order
   std::vector<int32_t> target_values;  // the version number of each target
   int32_t num_values = 0;
 };
 
-// Plans the computation of `targets` from `trace`: propagates each target's region
-// backwards through the region rules of the ops it depends on (ops without one need their
-// whole inputs; values an overwriting in-place op replaces in a whole storage are not
-// needed), keeps the ops something needs, and decides, as a run would in order, which
-// buffer each in-place op writes and after which op each version's buffer is freed. Every
-// op appears at most once. Runs nothing; throws `Error` for a target the trace lacks.
+// Every step ReplayPlanner(trace, targets) hands out.
 ReplayPlan PlanReplay(const Trace& trace, const std::vector<ReplayTarget>& targets);
 
 }  // namespace deferred

@@ -53,7 +53,7 @@ TEST(ReplayPlanTest, EachVersionIsPlannedOverTheRegionItsReadersNeed) {
   const ReplayPlan plan = PlanReplay(*r.trace, {r.Latest(0, Region{{4}, {8}})});
   ASSERT_EQ(OpNames(plan), (std::vector<std::string>{"full", "add_scalar_", "add_scalar_"}));
   for (const PlanStep& step : plan.steps) {
-    EXPECT_EQ(step.output_regions, (std::vector<Region>{Region{{4}, {8}}}));
+    EXPECT_EQ(step.output_regions, (RegionList{Region{{4}, {8}}}));
     EXPECT_FALSE(step.whole);
   }
   // Each add_ is the only reader of the version before it: it writes in that buffer, and

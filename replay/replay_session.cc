@@ -3,6 +3,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "fake_tensor/dispatcher.h"
 #include "fake_tensor/error.h"
@@ -14,7 +15,7 @@ namespace {
 // The regions a step reports (PlannedOp::regions).
 std::vector<Region> StepRegions(const PlanStep& step) {
   if (step.node->def->kind == OpKind::kInPlace) return {step.write_region};
-  return step.output_regions;
+  return {step.output_regions.begin(), step.output_regions.end()};
 }
 
 // Operand k of `step`, restricted to the region it reads, over `buffer`.
@@ -82,10 +83,7 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
   // Declared before the buffers, so that the intermediates still live when the run ends
   // or throws are freed into it, and unmapped with it.
   ScopedBlockReuse reuse;
-  ReplayPlan plan = PlanReplay(*trace_, targets);
-  for (const PlanStep& step : plan.steps) {
-    if (step.whole) whole_fallbacks_.push_back(step.node->def->name);
-  }
+  ReplayPlanner planner(*trace_, targets);
   auto observe = [&](const PlanStep& step, std::vector<Tensor> values) {
     if (!observer_) return;
     if (!observer_(ReplayStep{step.vertex, step.node, std::move(values), StepRegions(step)})) {
@@ -99,10 +97,18 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
     return RunRecorded(node, call);
   };
 
-  // The buffer of each version computed and still to be read (null storage: none).
-  std::vector<RegionBuffer> live(plan.num_values);
-  for (PlanStep& step : plan.steps) {
+  // The buffer of each version computed and still to be read, by number: a map, since
+  // those are few at any time while a vector would span every value of the run.
+  absl::flat_hash_map<int32_t, RegionBuffer> live;
+  const auto live_buffer = [&](int32_t value) -> const RegionBuffer& {
+    static const RegionBuffer* const kNone = new RegionBuffer();
+    const auto it = live.find(value);
+    return it == live.end() ? *kNone : it->second;
+  };
+  while (std::optional<PlanStep> next = planner.Next()) {
+    PlanStep& step = *next;
     const TraceNode& node = *step.node;
+    if (step.whole) whole_fallbacks_.push_back(node.def->name);
     const bool in_place = node.def->kind == OpKind::kInPlace;
     OpCall call{node.def, {}, std::move(step.attrs)};
     for (size_t k = 0; step.writes && k < node.inputs.size(); ++k) {
@@ -111,14 +117,14 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
         continue;
       }
       const Region& region = step.input_regions[k];
-      call.inputs.push_back(step.reads[k]
-                                ? RestrictedInput(step, k, live[step.input_values[k]], region)
-                                : AllocateTensor(region.sizes(), node.inputs[k].dtype, device_));
+      call.inputs.push_back(
+          step.reads[k] ? RestrictedInput(step, k, live_buffer(step.input_values[k]), region)
+                        : AllocateTensor(region.sizes(), node.inputs[k].dtype, device_));
     }
     if (node.def->kind == OpKind::kFactory) call.attrs.Set("device", device_);
 
     if (in_place) {
-      const RegionBuffer& old = live[step.input_values[0]];
+      const RegionBuffer& old = live_buffer(step.input_values[0]);
       const Region& region = step.output_regions[0];
       RegionBuffer next = ForNode(node, [&] {
         switch (step.buffer) {
@@ -152,15 +158,14 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
       observe(step, std::move(outputs));
     }
     call.inputs.clear();
-    for (int32_t value : step.frees) live[value] = {};
-    step = PlanStep();  // done with: free it now rather than all at the end
+    for (int32_t value : step.frees) live.erase(value);
   }
 
   std::vector<RegionBuffer> results;
   results.reserve(targets.size());
   for (size_t t = 0; t < targets.size(); ++t) {
     // Nothing runs for a target of no elements (a tensor with a size-0 dim).
-    const RegionBuffer& buffer = live[plan.target_values[t]];
+    const RegionBuffer& buffer = live_buffer(planner.target_values()[t]);
     results.push_back(buffer.storage != nullptr
                           ? buffer
                           : RegionBuffer{AllocateStorage(0, device_), targets[t].region});

@@ -52,13 +52,12 @@ struct ReplayStep {
 using StepObserver = std::function<bool(const ReplayStep&)>;
 
 // Re-runs recorded ops of one trace, eagerly on `device`, to compute parts of storage
-// versions: the executor of a ReplayPlan (replay_plan.h). A run first plans — propagates
-// the requested regions backwards through each op's region rule (ops without one need
-// their whole inputs) — then executes forward, each op over only the region it must
-// produce. Values that an overwriting in-place op (OpDef::
-// overwrites) replaces in a whole storage are never computed: an init followed by a
-// re-init costs one fill. All targets of one run are planned together:
-// each op runs at most once, and every intermediate is freed right after its last read
+// versions: the executor of a ReplayPlanner's steps (replay_plan.h). A run first plans —
+// propagates the requested regions backwards through each op's region rule (ops without
+// one need their whole inputs) — then executes forward, each op over only the region it
+// must produce. Values that an overwriting in-place op (OpDef::overwrites) replaces in a
+// whole storage are never computed: an init followed by a re-init costs one fill. All
+// targets of one run are planned together: each op runs at most once, and every intermediate is freed right after its last read
 // (in-place ops reuse their base's bytes when nothing else reads the old version, and a
 // later allocation of the same size reuses a freed intermediate's pages: ScopedBlockReuse).
 class ReplaySession {
