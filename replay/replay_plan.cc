@@ -162,6 +162,10 @@ struct KeptPlans {
   // if it writes something needed; no op reads an operand of which its plan needs nothing
   // (a cat part outside the region, say).
   std::vector<bool> reads;
+  // The reads of each value (by number) by the nodes that run.
+  std::vector<int32_t> value_reads;
+  // Whether an in-place op that runs reads each value as the old version it may write over.
+  std::vector<bool> read_in_place;
 };
 
 class Planner {
@@ -296,6 +300,8 @@ class Planner {
     KeptPlans kept;
     kept.nodes.resize(nodes.size());
     kept.reads.resize(graph_.num_inputs());
+    kept.value_reads.resize(graph_.num_values());
+    kept.read_in_place.resize(graph_.num_values());
     kept.regions.Reserve(graph_.region_words_bound());
     for (size_t i = nodes.size(); i-- > 0;) {
       NodePlan plan;
@@ -320,10 +326,12 @@ class Planner {
       const bool in_place = nodes[i]->def->kind == OpKind::kInPlace;
       if (in_place) kept.regions.Append(plan.write_region);
       for (size_t k = 0; k < nodes[i]->inputs.size(); ++k) {
-        kept.reads[graph_.InputSlot(i, k)] =
-            in_place && k == 0 ? plan.reads_old
-                               : plan.writes && !plan.input_regions[k].empty();
+        const bool reads = in_place && k == 0 ? plan.reads_old
+                                              : plan.writes && !plan.input_regions[k].empty();
+        kept.reads[graph_.InputSlot(i, k)] = reads;
+        if (reads) ++kept.value_reads[graph_.Input(i, k)];
       }
+      if (in_place && plan.reads_old) kept.read_in_place[graph_.Input(i, 0)] = true;
     }
     return kept;
   }
@@ -367,32 +375,17 @@ struct ReplayPlanner::Run {
   std::unique_ptr<RunGraph> graph;
   std::vector<int32_t> target_values;  // of each target
   KeptPlans plans;
-  // Reads of each version still to come, counted down as steps are handed out; a target
-  // counts as one read that never ends.
-  std::vector<int32_t> reads;
-  // The buffer region of each version that an in-place op may reuse, kept from its
-  // producer's step until that op's.
-  std::vector<bool> reused_in_place;
+  // The buffer region of each version an in-place op may write over (plans.read_in_place),
+  // kept from its producer's step until that op's.
   absl::flat_hash_map<int32_t, Region> buffer_regions;
   size_t next = 0;  // the node whose step comes next, or after
 };
 
 ReplayPlanner::ReplayPlanner(const Trace& trace, const std::vector<ReplayTarget>& targets)
     : run_(std::make_unique<Run>(trace, targets)) {
-  Run& run = *run_;
-  const std::vector<const TraceNode*>& nodes = run.graph->nodes();
-  run.reads.assign(run.graph->num_values(), 0);
-  run.reused_in_place.assign(run.graph->num_values(), false);
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    if (!run.plans.nodes[i].runs) continue;
-    for (size_t k = 0; k < nodes[i]->inputs.size(); ++k) {
-      if (run.ReadsOperand(i, k)) ++run.reads[run.graph->Input(i, k)];
-    }
-    if (nodes[i]->def->kind == OpKind::kInPlace && run.plans.nodes[i].reads_old) {
-      run.reused_in_place[run.graph->Input(i, 0)] = true;
-    }
-  }
-  for (int32_t value : run.target_values) ++run.reads[value];
+  // From here on plans.value_reads counts the reads still to come, down as steps are handed
+  // out; a target counts as one read that never ends.
+  for (int32_t value : run_->target_values) ++run_->plans.value_reads[value];
 }
 
 ReplayPlanner::~ReplayPlanner() = default;
@@ -432,7 +425,7 @@ std::optional<PlanStep> ReplayPlanner::Next() {
   }
   for (size_t k = 0; k < node.outputs.size(); ++k) {
     step.output_values.push_back(graph.Output(i, k));
-    if (run.reused_in_place[graph.Output(i, k)]) {
+    if (run.plans.read_in_place[graph.Output(i, k)]) {
       run.buffer_regions[graph.Output(i, k)] = step.output_regions[k];
     }
   }
@@ -442,17 +435,19 @@ std::optional<PlanStep> ReplayPlanner::Next() {
     step.buffer = InPlaceBuffer::kFresh;
     if (node_plan.reads_old) {
       const auto old_region = run.buffer_regions.find(old_value);
-      step.buffer = run.reads[old_value] == 1 && old_region != run.buffer_regions.end() &&
-                            old_region->second == step.output_regions[0]
-                        ? InPlaceBuffer::kReuse
-                        : InPlaceBuffer::kCopy;
+      const bool reuse = run.plans.value_reads[old_value] == 1 &&
+                         old_region != run.buffer_regions.end() &&
+                         old_region->second == step.output_regions[0];
+      step.buffer = reuse ? InPlaceBuffer::kReuse : InPlaceBuffer::kCopy;
     }
   }
   step.attrs = node_plan.attrs ? *std::move(node_plan.attrs) : node.attrs;
   for (size_t k = 0; k < node.inputs.size(); ++k) {
-    if (step.reads[k] && --run.reads[graph.Input(i, k)] == 0) {
+    if (step.reads[k] && --run.plans.value_reads[graph.Input(i, k)] == 0) {
       step.frees.push_back(graph.Input(i, k));
-      if (run.reused_in_place[graph.Input(i, k)]) run.buffer_regions.erase(graph.Input(i, k));
+      if (run.plans.read_in_place[graph.Input(i, k)]) {
+        run.buffer_regions.erase(graph.Input(i, k));
+      }
     }
   }
   return step;
