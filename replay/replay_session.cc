@@ -105,8 +105,8 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
     const auto it = live.find(value);
     return it == live.end() ? *kNone : it->second;
   };
-  while (std::optional<PlanStep> next = planner.Next()) {
-    PlanStep& step = *next;
+  while (std::optional<PlanStep> planned = planner.Next()) {
+    PlanStep& step = *planned;
     const TraceNode& node = *step.node;
     if (step.whole) whole_fallbacks_.push_back(node.def->name);
     const bool in_place = node.def->kind == OpKind::kInPlace;
