@@ -84,7 +84,9 @@ TEST_F(CommunicatorTest, SplitMakesGroupsOfTheRanksOfOneColor) {
   // A rank that passes a negative color takes part in the split but gets no group.
   absl::StatusOr<Communicator> some = world().Split(rank == 0 ? -1 : 0);
   EXPECT_EQ(some.ok(), rank != 0);
-  if (rank != 0) EXPECT_EQ(some->size(), world().size() - 1);
+  if (rank != 0) {
+    EXPECT_EQ(some->size(), world().size() - 1);
+  }
 }
 
 TEST_F(CommunicatorTest, BarrierReturnsOnEveryRank) { EXPECT_TRUE(world().Barrier().ok()); }
