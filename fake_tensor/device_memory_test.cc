@@ -161,7 +161,7 @@ TEST(KernelContextTest, AKernelGetsItsDevicesStream) {
   OpRegistry& registry = OpRegistry::Global();
   registry.RegisterOp(OpDef{.name = "test_context_probe", .shape_rule = [](const OpCall& call) {
                               const Tensor& t = call.inputs[0];
-                              return std::vector<TensorSpec>{{t.sizes(), t.dtype(), t.device()}};
+                              return TensorSpecs{{t.sizes(), t.dtype(), t.device()}};
                             }});
   std::vector<KernelContext> seen;
   const Kernel probe = [&seen](const KernelContext& context, const OpCall&,

@@ -141,7 +141,7 @@ void CheckAttrs(const OpCall& call, bool with_rng_coordinates) {
 }
 
 uint64_t RngBlocksOf(const OpCall& call) {
-  const std::vector<TensorSpec> specs = OutputSpecsOf(call);
+  const TensorSpecs specs = OutputSpecsOf(call);
   unsigned __int128 numel = 0;  // each output's count fits in int64; their sum may not
   if (call.def->kind == OpKind::kInPlace) {
     numel = call.inputs[0].numel();
@@ -191,7 +191,7 @@ std::vector<Tensor> RunEager(OpCall& call) {
   if (def.kind == OpKind::kView) {
     return {MakeView(call.inputs[0], ViewLayoutOf(call))};
   }
-  const std::vector<TensorSpec> specs = OutputSpecsOf(call);
+  const TensorSpecs specs = OutputSpecsOf(call);
   const Device device = OutputDevice(call);
 
   std::vector<Tensor> outputs;

@@ -1,5 +1,6 @@
 #include "fake_tensor/dispatcher.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,8 @@ const bool registered = [] {
       .kind = OpKind::kFactory,
       .attrs = {{"sizes", AttrType::kShape}, {"device", AttrType::kDevice}},
       .shape_rule = [](const OpCall& call) {
-        return std::vector<TensorSpec>{TensorSpec{call.attrs.Get<Shape>("sizes"),
-                                                  DType::kInt64,
-                                                  call.attrs.Get<Device>("device")}};
+        return TensorSpecs{TensorSpec{call.attrs.Get<Shape>("sizes"), DType::kInt64,
+                                      call.attrs.Get<Device>("device")}};
       }});
   registry.RegisterKernel(
       "test_iota", DeviceType::kCPU,
@@ -32,7 +32,7 @@ const bool registered = [] {
                             .shape_rule =
                                 [](const OpCall& call) {
                                   const Tensor& self = call.inputs[0];
-                                  return std::vector<TensorSpec>{
+                                  return TensorSpecs{
                                       TensorSpec{self.sizes(), self.dtype(), self.device()}};
                                 },
                             .rng_words_per_element = [](const OpCall&) { return int64_t{3}; }});
@@ -132,6 +132,21 @@ TEST(DispatcherTest, UnknownOpIsNotFound) {
     EXPECT_EQ(e.code(), absl::StatusCode::kNotFound);
     EXPECT_NE(std::string(e.what()).find("no_such_op"), std::string::npos);
   }
+}
+
+TEST(DispatcherTest, OpNamesAreTheDefinedOpsSorted) {
+  OpRegistry& registry = OpRegistry::Global();
+  // A kernel registered for an op no one defines makes an entry, but not an op.
+  registry.RegisterKernel("test_kernel_without_op", DeviceType::kCPU,
+                          [](const KernelContext&, const OpCall&, absl::Span<const Tensor>) {});
+  const std::vector<std::string> names = registry.OpNames();
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+  EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end());
+  for (const char* defined : {"test_iota", "test_random", "test_first_row"}) {
+    EXPECT_EQ(std::count(names.begin(), names.end(), defined), 1) << defined;
+  }
+  EXPECT_EQ(std::count(names.begin(), names.end(), "test_kernel_without_op"), 0);
+  EXPECT_FALSE(registry.Contains("test_kernel_without_op"));
 }
 
 TEST(DispatcherTest, MissingKernelNamesOpAndDevice) {

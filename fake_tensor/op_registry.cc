@@ -1,11 +1,18 @@
 #include "fake_tensor/op_registry.h"
 
+#include <algorithm>
 #include <utility>
 #include <variant>
 
 #include "fake_tensor/error.h"
 
 namespace deferred {
+namespace {
+
+// The key ops_ is searched by: Debian's Abseil has a string_view of its own, not std's.
+absl::string_view Key(std::string_view name) { return {name.data(), name.size()}; }
+
+}  // namespace
 
 static_assert(std::variant_size_v<AttrValue> == 8, "AttrType lists AttrValue's alternatives");
 
@@ -29,7 +36,7 @@ OpRegistry& OpRegistry::Global() {
 }
 
 OpDef& OpRegistry::Entry(std::string_view name) {
-  auto it = ops_.find(name);
+  auto it = ops_.find(Key(name));
   if (it == ops_.end()) {
     auto def = std::make_unique<OpDef>();
     def->name = std::string(name);
@@ -71,7 +78,7 @@ bool OpRegistry::RegisterHostFallbackKernel(std::string_view name, DeviceType de
 
 const OpDef& OpRegistry::Get(std::string_view name) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = ops_.find(name);
+  auto it = ops_.find(Key(name));
   if (it == ops_.end() || !(it->second->shape_rule || it->second->view_rule)) {
     ThrowErrorWithCode(absl::StatusCode::kNotFound, "unknown op '%s'", name);
   }
@@ -80,12 +87,12 @@ const OpDef& OpRegistry::Get(std::string_view name) const {
 
 bool OpRegistry::Contains(std::string_view name) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = ops_.find(name);
+  auto it = ops_.find(Key(name));
   return it != ops_.end() && (it->second->shape_rule || it->second->view_rule);
 }
 
-std::vector<TensorSpec> OutputSpecsOf(const OpCall& call) {
-  std::vector<TensorSpec> specs = call.def->shape_rule(call);
+TensorSpecs OutputSpecsOf(const OpCall& call) {
+  TensorSpecs specs = call.def->shape_rule(call);
   for (const TensorSpec& spec : specs) CheckedByteSize(spec.sizes, spec.dtype, call.def->name);
   return specs;
 }
@@ -103,6 +110,7 @@ std::vector<std::string> OpRegistry::OpNames() const {
   for (const auto& [name, def] : ops_) {
     if (def->shape_rule || def->view_rule) names.push_back(name);
   }
+  std::sort(names.begin(), names.end());
   return names;
 }
 

@@ -3,7 +3,6 @@
 
 #include <array>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -11,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/types/span.h"
 #include "fake_tensor/attrs.h"
 #include "fake_tensor/call_site.h"
@@ -36,6 +37,9 @@ struct TensorSpec {
   Device device;
 };
 
+// The specs of an op's outputs. Nearly every op has one output, which is held inline.
+using TensorSpecs = absl::InlinedVector<TensorSpec, 1>;
+
 // The type of an attr's value: the alternative of AttrValue it holds, in AttrValue's order.
 enum class AttrType { kBool, kInt, kDouble, kScalar, kShape, kDType, kDevice, kBytes };
 
@@ -60,7 +64,7 @@ struct OpCall {
 
 // Validates a call and returns its outputs' specs (for kInPlace: input 0's spec). Throws
 // `Error` on misuse. Never touches data, so it serves eager, meta and fake tensors alike.
-using ShapeRule = std::function<std::vector<TensorSpec>(const OpCall&)>;
+using ShapeRule = std::function<TensorSpecs(const OpCall&)>;
 // The layout of a view op's output within input 0's storage. Throws `Error` on misuse.
 using ViewRule = std::function<TensorLayout(const OpCall&)>;
 // Fills `outputs` (allocated from the shape rule's specs, or input 0 for kInPlace).
@@ -91,7 +95,7 @@ struct RegionPlan {
 // returns the plan, or nullopt when the op must compute its whole output from whole
 // inputs (correct, only costlier). Never touches data.
 using RegionRule =
-    std::function<std::optional<RegionPlan>(const OpCall&, const std::vector<Region>& outputs)>;
+    std::function<std::optional<RegionPlan>(const OpCall&, absl::Span<const Region> outputs)>;
 
 // Everything known about one op, reached from its name in one hop.
 struct OpDef {
@@ -124,7 +128,7 @@ struct OpDef {
 // that no op can describe a tensor whose element count, byte size or strides overflow
 // int64, whatever its own rule checks. Every caller of a shape rule goes through this.
 // Throws `Error` naming the op.
-std::vector<TensorSpec> OutputSpecsOf(const OpCall& call);
+TensorSpecs OutputSpecsOf(const OpCall& call);
 
 // The layout of a kView call's output from its op's view rule, checked to lie within
 // input 0's storage (CheckLayoutInStorage). Throws `Error` naming the op.
@@ -148,6 +152,7 @@ class OpRegistry {
   // The op named `name`; throws `Error` (NotFound) if no definition was registered.
   const OpDef& Get(std::string_view name) const;
   bool Contains(std::string_view name) const;
+  // The names of all defined ops, sorted.
   std::vector<std::string> OpNames() const;
 
  private:
@@ -159,7 +164,7 @@ class OpRegistry {
   mutable std::mutex mutex_;
   // Guarded by mutex_. Entries are never removed or moved, so references handed out stay
   // valid.
-  std::map<std::string, std::unique_ptr<OpDef>, std::less<>> ops_;
+  absl::flat_hash_map<std::string, std::unique_ptr<OpDef>> ops_;
 };
 
 }  // namespace deferred

@@ -14,7 +14,7 @@ Region ProjectBroadcast(const Region& region, const Shape& in_sizes) {
 }
 
 std::optional<RegionPlan> ElementwiseRegionRule(const OpCall& call,
-                                                const std::vector<Region>& outputs) {
+                                                absl::Span<const Region> outputs) {
   RegionPlan plan{{}, call.attrs};
   for (const Tensor& input : call.inputs) {
     plan.inputs.push_back(ProjectBroadcast(outputs[0], input.sizes()));
@@ -23,7 +23,7 @@ std::optional<RegionPlan> ElementwiseRegionRule(const OpCall& call,
 }
 
 std::optional<RegionPlan> IndexAddressedRegionRule(const OpCall& call,
-                                                   const std::vector<Region>& outputs) {
+                                                   absl::Span<const Region> outputs) {
   const Region& region = outputs[0];
   RegionPlan plan{{}, call.attrs};
   for (size_t i = 0; i < call.inputs.size(); ++i) {

@@ -18,7 +18,7 @@ Region ProjectBroadcast(const Region& region, const Shape& in_sizes);
 // Elementwise ops, functional or in-place, with broadcasting: each input reads the
 // projection of the output region; attrs are unchanged.
 std::optional<RegionPlan> ElementwiseRegionRule(const OpCall& call,
-                                                const std::vector<Region>& outputs);
+                                                absl::Span<const Region> outputs);
 
 // Ops whose element values depend on their index in the whole output (random samplers,
 // arange, linspace, eye, constants): the kernel computes the sub-rectangle of the whole
@@ -27,7 +27,7 @@ std::optional<RegionPlan> ElementwiseRegionRule(const OpCall& call,
 // in-place ops, input 0 only) read the output region; a factory's "sizes" becomes the
 // region's sizes.
 std::optional<RegionPlan> IndexAddressedRegionRule(const OpCall& call,
-                                                   const std::vector<Region>& outputs);
+                                                   absl::Span<const Region> outputs);
 
 // For kernels of index-addressed ops: the offset and row-major strides that turn element
 // j of the (possibly restricted) output into its row-major index in the full index space:

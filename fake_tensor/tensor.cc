@@ -189,7 +189,9 @@ Tensor AllocateTensor(absl::Span<const int64_t> sizes, DType dtype, Device devic
   const int64_t nbytes = CheckedByteSize(sizes, dtype, "allocate");
   Storage storage = (fake || device.is_meta()) ? FakeStorage(nbytes, device)
                                                 : AllocateStorage(nbytes, device);
-  return MakeTensor(std::move(storage), ContiguousLayout(sizes), dtype);
+  // Not MakeTensor: a contiguous layout over exactly its byte size, which CheckedByteSize
+  // has just checked, lies within its storage by construction.
+  return Tensor(std::make_shared<TensorImpl>(std::move(storage), ContiguousLayout(sizes), dtype));
 }
 
 }  // namespace deferred

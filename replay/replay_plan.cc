@@ -257,7 +257,7 @@ class Planner {
   NodePlan PlanFunctional(size_t i) {
     const TraceNode& node = *graph_.nodes()[i];
     NodePlan plan;
-    std::vector<Region> outputs;
+    RegionList outputs;
     bool whole = true;
     for (size_t k = 0; k < node.outputs.size(); ++k) {
       std::optional<Region> needed = TakeNeeded(graph_.Output(i, k));

@@ -105,12 +105,15 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
     const auto it = live.find(value);
     return it == live.end() ? *kNone : it->second;
   };
+  // One input list for every step: its capacity outlives the step, so a step of a few
+  // inputs does not allocate one.
+  std::vector<Tensor> inputs;
   while (std::optional<PlanStep> planned = planner.Next()) {
     PlanStep& step = *planned;
     const TraceNode& node = *step.node;
     if (step.whole) whole_fallbacks_.push_back(node.def->name);
     const bool in_place = node.def->kind == OpKind::kInPlace;
-    OpCall call{node.def, {}, std::move(step.attrs)};
+    OpCall call{node.def, std::move(inputs), std::move(step.attrs)};
     for (size_t k = 0; step.writes && k < node.inputs.size(); ++k) {
       if (k == 0 && in_place) {
         call.inputs.emplace_back();  // the target: a view of the next version, below
@@ -157,7 +160,8 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
       }
       observe(step, std::move(outputs));
     }
-    call.inputs.clear();
+    inputs = std::move(call.inputs);
+    inputs.clear();
     for (int32_t value : step.frees) live.erase(value);
   }
 

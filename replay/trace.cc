@@ -59,7 +59,10 @@ std::vector<Tensor> Trace::RecordWithProvenance(OpCall& call, const Provenance& 
 }
 
 std::string_view Trace::Intern(std::string_view text) {
-  return *strings_.emplace(text).first;
+  // Looked up first: emplace would build a string node for every call, new text or not.
+  auto it = strings_.find(text);
+  if (it == strings_.end()) it = strings_.emplace(text).first;
+  return *it;
 }
 
 std::vector<Tensor> Trace::RecordLocked(OpCall& call, const Provenance& provenance) {
@@ -70,7 +73,7 @@ std::vector<Tensor> Trace::RecordLocked(OpCall& call, const Provenance& provenan
   for (size_t i = 0; i < call.inputs.size(); ++i) {
     node.inputs.push_back(InputOperand(call, i, provenance));
   }
-  const std::vector<TensorSpec> specs = OutputSpecsOf(call);
+  const TensorSpecs specs = OutputSpecsOf(call);
 
   std::vector<Tensor> outputs;
   if (def.kind == OpKind::kInPlace) {

@@ -52,7 +52,7 @@ const bool op_without_cuda_kernel_registered = OpRegistry::Global().RegisterOp(O
     .name = kOpWithoutCudaKernel,
     .shape_rule = [](const OpCall& call) {
       const Tensor& t = call.inputs[0];
-      return std::vector<TensorSpec>{{t.sizes(), t.dtype(), t.device()}};
+      return TensorSpecs{{t.sizes(), t.dtype(), t.device()}};
     }});
 
 // An op with no CUDA kernel fails on a CUDA device with an error naming it, and never

@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   deferred::OpDef& def =
       const_cast<deferred::OpDef&>(deferred::OpRegistry::Global().Get("normal_"));
   def.region_rule = [rule = def.region_rule](const deferred::OpCall& call,
-                                             const std::vector<deferred::Region>& outputs) {
+                                             absl::Span<const deferred::Region> outputs) {
     std::optional<deferred::RegionPlan> plan = rule(call, outputs);
     if (plan && plan->attrs.Has("region_start")) {
       plan->attrs.Set("region_start", deferred::Shape(outputs[0].rank(), 0));

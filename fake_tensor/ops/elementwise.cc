@@ -116,7 +116,7 @@ void CheckWritable(const std::string& op, const Tensor& self) {
 }
 
 // An in-place op's spec is self's; `result` is what the functional form would produce.
-std::vector<TensorSpec> InPlaceSpec(const OpCall& call, const TensorSpec& result) {
+TensorSpecs InPlaceSpec(const OpCall& call, const TensorSpec& result) {
   const Tensor& self = call.inputs[0];
   CheckWritable(call.def->name, self);
   if (result.sizes != self.sizes()) {
@@ -140,7 +140,7 @@ void RegisterBinaryOps(OpRegistry& registry) {
     const std::string name = op.name;
     registry.RegisterOp(OpDef{.name = name, .shape_rule = [op](const OpCall& call) {
                                 CheckInputCount(call, 2);
-                                return std::vector<TensorSpec>{BinarySpec(call, op)};
+                                return TensorSpecs{BinarySpec(call, op)};
                               },
                             .region_rule = ElementwiseRegionRule});
     if (op.tensors_only) continue;
@@ -148,7 +148,7 @@ void RegisterBinaryOps(OpRegistry& registry) {
                               .attrs = {{"other", AttrType::kScalar}},
                               .shape_rule = [op](const OpCall& call) {
                                 CheckInputCount(call, 1);
-                                return std::vector<TensorSpec>{ScalarSpec(call, op)};
+                                return TensorSpecs{ScalarSpec(call, op)};
                               },
                             .region_rule = ElementwiseRegionRule});
     if (op.result == ResultDType::kBool) continue;
@@ -181,8 +181,7 @@ void RegisterUnaryOps(OpRegistry& registry) {
     const std::string name = op.name;
     registry.RegisterOp(OpDef{.name = name, .shape_rule = [op](const OpCall& call) {
                                 CheckInputCount(call, 1);
-                                return std::vector<TensorSpec>{
-                                    UnarySpec(call, op.result, op.rejects_bool)};
+                                return TensorSpecs{UnarySpec(call, op.result, op.rejects_bool)};
                               },
                             .region_rule = ElementwiseRegionRule});
     registry.RegisterOp(OpDef{.name = name + "_",
@@ -220,7 +219,7 @@ const bool registered = [] {
                             .attrs = {{"min", AttrType::kScalar}, {"max", AttrType::kScalar}},
                             .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 1);
-                              return std::vector<TensorSpec>{ClampSpec(call)};
+                              return TensorSpecs{ClampSpec(call)};
                             },
                           .region_rule = ElementwiseRegionRule});
   registry.RegisterOp(OpDef{.name = "clamp_",
@@ -243,7 +242,7 @@ const bool registered = [] {
                               const Shape sizes = BroadcastShapes(
                                   condition.sizes(),
                                   BroadcastShapes(a.sizes(), b.sizes(), "where"), "where");
-                              return std::vector<TensorSpec>{TensorSpec{
+                              return TensorSpecs{TensorSpec{
                                   sizes, PromoteTypes(a.dtype(), b.dtype()), a.device()}};
                             },
                           .region_rule = ElementwiseRegionRule});
@@ -252,7 +251,7 @@ const bool registered = [] {
                             .shape_rule = [](const OpCall& call) {
                               CheckInputCount(call, 1);
                               const Tensor& a = call.inputs[0];
-                              return std::vector<TensorSpec>{TensorSpec{
+                              return TensorSpecs{TensorSpec{
                                   a.sizes(), call.attrs.Get<DType>("dtype"), a.device()}};
                             },
                           .region_rule = ElementwiseRegionRule});
@@ -269,7 +268,7 @@ const bool registered = [] {
                                            "overflow",
                                            value.ToString(), DTypeName(self.dtype()));
                               }
-                              return std::vector<TensorSpec>{
+                              return TensorSpecs{
                                   TensorSpec{self.sizes(), self.dtype(), self.device()}};
                             },
                           .region_rule = ElementwiseRegionRule});
@@ -288,7 +287,7 @@ const bool registered = [] {
                                            ShapeToString(src.sizes()),
                                            ShapeToString(self.sizes()));
                               }
-                              return std::vector<TensorSpec>{
+                              return TensorSpecs{
                                   TensorSpec{self.sizes(), self.dtype(), self.device()}};
                             },
                           .region_rule = ElementwiseRegionRule});

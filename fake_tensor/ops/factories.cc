@@ -22,7 +22,7 @@ void CheckFactorySizes(const Shape& sizes, DType dtype, std::string_view op) {
 }
 
 // The common shape rule of factories: attrs "sizes", "dtype" and "device".
-std::vector<TensorSpec> FactoryShape(const OpCall& call) {
+TensorSpecs FactoryShape(const OpCall& call) {
   const Shape& sizes = call.attrs.Get<Shape>("sizes");
   const DType dtype = call.attrs.Get<DType>("dtype");
   CheckFactorySizes(sizes, dtype, call.def->name);
@@ -30,7 +30,7 @@ std::vector<TensorSpec> FactoryShape(const OpCall& call) {
 }
 
 // FactoryShape for ops that compute values (not bool, as in PyTorch).
-std::vector<TensorSpec> NumericFactoryShape(const OpCall& call) {
+TensorSpecs NumericFactoryShape(const OpCall& call) {
   if (call.attrs.Get<DType>("dtype") == DType::kBool) {
     ThrowError("%s: dtype bool is not supported", call.def->name);
   }
@@ -38,7 +38,7 @@ std::vector<TensorSpec> NumericFactoryShape(const OpCall& call) {
 }
 
 // eye's kernel reads rows and columns: its sizes must be a matrix's.
-std::vector<TensorSpec> EyeShape(const OpCall& call) {
+TensorSpecs EyeShape(const OpCall& call) {
   const Shape& sizes = call.attrs.Get<Shape>("sizes");
   if (sizes.size() != 2) {
     ThrowError("eye: expected the sizes of a matrix (2 dims), got %s", ShapeToString(sizes));
@@ -46,7 +46,7 @@ std::vector<TensorSpec> EyeShape(const OpCall& call) {
   return FactoryShape(call);
 }
 
-std::vector<TensorSpec> FullShape(const OpCall& call) {
+TensorSpecs FullShape(const OpCall& call) {
   const Scalar& value = call.attrs.Get<Scalar>("value");
   const DType dtype = call.attrs.Get<DType>("dtype");
   if (!FitsInDType(value, dtype)) {
@@ -155,7 +155,7 @@ const bool registered = [] {
       .kind = OpKind::kFactory,
       .attrs = FactoryAttrSpecs({{"bytes", AttrType::kBytes}}),
       .shape_rule = [](const OpCall& call) {
-        std::vector<TensorSpec> specs = FactoryShape(call);
+        TensorSpecs specs = FactoryShape(call);
         const Shape& whole =
             call.attrs.Has("full_sizes") ? call.attrs.Get<Shape>("full_sizes") : specs[0].sizes;
         const int64_t expected = CheckedByteSize(whole, specs[0].dtype, call.def->name);

@@ -142,7 +142,7 @@ void RegisterRandomOp(const char* name, std::vector<AttrSpec> attrs,
                          op, self.ToString());
             }
             check(op, self.dtype(), call.attrs);
-            return std::vector<TensorSpec>{TensorSpec{self.sizes(), self.dtype(), self.device()}};
+            return TensorSpecs{TensorSpec{self.sizes(), self.dtype(), self.device()}};
           },
       .rng_words_per_element = std::move(words),
       .region_rule = IndexAddressedRegionRule,

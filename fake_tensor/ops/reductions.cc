@@ -66,7 +66,7 @@ DType ResultFrom(const std::string& op, DType input, ResultDType rule) {
   return input;
 }
 
-std::vector<TensorSpec> ReductionSpec(const OpCall& call, const Reduction& reduction) {
+TensorSpecs ReductionSpec(const OpCall& call, const Reduction& reduction) {
   const std::string& op = call.def->name;
   if (call.inputs.size() != 1) {
     ThrowError("%s: expected 1 tensor input, got %d", op, call.inputs.size());
@@ -93,7 +93,7 @@ std::vector<TensorSpec> ReductionSpec(const OpCall& call, const Reduction& reduc
 }
 
 // Kept dims read the output region's range; reduced dims are read whole.
-std::optional<RegionPlan> ReductionRegion(const OpCall& call, const std::vector<Region>& outputs) {
+std::optional<RegionPlan> ReductionRegion(const OpCall& call, absl::Span<const Region> outputs) {
   const Tensor& t = call.inputs[0];
   const bool keepdim = call.attrs.Get<bool>("keepdim");
   const std::vector<bool> reduced = ReducedDims(call.def->name, t, call.attrs.Get<Shape>("dims"));
@@ -123,7 +123,7 @@ std::pair<int64_t, int64_t> CumsumDimAndStart(const OpCall& call) {
   return {dim, start};
 }
 
-std::vector<TensorSpec> CumsumSpec(const OpCall& call) {
+TensorSpecs CumsumSpec(const OpCall& call) {
   if (call.inputs.size() != 1) {
     ThrowError("cumsum: expected 1 tensor input, got %d", call.inputs.size());
   }
@@ -137,7 +137,7 @@ std::vector<TensorSpec> CumsumSpec(const OpCall& call) {
 
 // Other dims read the output region's range; `dim` reads the prefix up to the region's
 // end, and the restricted run starts its output at the region's start.
-std::optional<RegionPlan> CumsumRegion(const OpCall& call, const std::vector<Region>& outputs) {
+std::optional<RegionPlan> CumsumRegion(const OpCall& call, absl::Span<const Region> outputs) {
   const Tensor& t = call.inputs[0];
   Region in = outputs[0];
   RegionPlan plan{{}, call.attrs};
@@ -151,7 +151,7 @@ std::optional<RegionPlan> CumsumRegion(const OpCall& call, const std::vector<Reg
   return plan;
 }
 
-std::vector<TensorSpec> ArgsortSpec(const OpCall& call) {
+TensorSpecs ArgsortSpec(const OpCall& call) {
   if (call.inputs.size() != 1) {
     ThrowError("argsort: expected 1 tensor input, got %d", call.inputs.size());
   }
@@ -163,7 +163,7 @@ std::vector<TensorSpec> ArgsortSpec(const OpCall& call) {
 
 // The other dims read the output region's range; a region that takes part of a line
 // cannot be restricted (every index of a line depends on all its values).
-std::optional<RegionPlan> ArgsortRegion(const OpCall& call, const std::vector<Region>& outputs) {
+std::optional<RegionPlan> ArgsortRegion(const OpCall& call, absl::Span<const Region> outputs) {
   const Tensor& t = call.inputs[0];
   if (t.dim() > 0) {
     const int64_t dim = WrapDim(call.attrs.Get<int64_t>("dim"), t.dim(), "argsort");

@@ -30,7 +30,7 @@ DType PromotedDType(const std::vector<Tensor>& inputs) {
 // PyTorch's legacy rule: cat skips 1-d tensors without elements, whatever the other shapes.
 bool SkippedByCat(const Tensor& t) { return t.dim() == 1 && t.numel() == 0; }
 
-std::vector<TensorSpec> CatSpec(const OpCall& call) {
+TensorSpecs CatSpec(const OpCall& call) {
   const std::vector<Tensor>& inputs = call.inputs;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].dim() == 0) {
@@ -69,7 +69,7 @@ std::vector<TensorSpec> CatSpec(const OpCall& call) {
   return {TensorSpec{std::move(sizes), dtype, first.device()}};
 }
 
-std::vector<TensorSpec> StackSpec(const OpCall& call) {
+TensorSpecs StackSpec(const OpCall& call) {
   const std::vector<Tensor>& inputs = call.inputs;
   const Tensor& first = inputs[0];
   for (size_t i = 1; i < inputs.size(); ++i) {
@@ -85,7 +85,7 @@ std::vector<TensorSpec> StackSpec(const OpCall& call) {
   return {TensorSpec{std::move(sizes), PromotedDType(inputs), first.device()}};
 }
 
-std::vector<TensorSpec> RepeatSpec(const OpCall& call) {
+TensorSpecs RepeatSpec(const OpCall& call) {
   CheckInputCount(call, 1);
   const Tensor& t = call.inputs[0];
   const Shape& repeats = call.attrs.Get<Shape>("repeats");
@@ -122,7 +122,7 @@ void CheckWritable(const std::string& op, const Tensor& self) {
   }
 }
 
-std::vector<TensorSpec> TriangleSpec(const OpCall& call) {
+TensorSpecs TriangleSpec(const OpCall& call) {
   CheckInputCount(call, 1);
   const Tensor& t = call.inputs[0];
   if (t.dim() < 2) {
@@ -133,7 +133,7 @@ std::vector<TensorSpec> TriangleSpec(const OpCall& call) {
   return {TensorSpec{t.sizes(), t.dtype(), t.device()}};
 }
 
-std::vector<TensorSpec> OuterSpec(const OpCall& call) {
+TensorSpecs OuterSpec(const OpCall& call) {
   CheckInputCount(call, 2);
   const Tensor& a = call.inputs[0];
   const Tensor& b = call.inputs[1];
@@ -144,7 +144,7 @@ std::vector<TensorSpec> OuterSpec(const OpCall& call) {
   return {TensorSpec{{a.size(0), b.size(0)}, PromoteTypes(a.dtype(), b.dtype()), a.device()}};
 }
 
-std::vector<TensorSpec> MatmulSpec(const OpCall& call) {
+TensorSpecs MatmulSpec(const OpCall& call) {
   CheckInputCount(call, 2);
   const Tensor& a = call.inputs[0];
   const Tensor& b = call.inputs[1];
@@ -196,7 +196,7 @@ std::vector<TensorSpec> MatmulSpec(const OpCall& call) {
 
 // tril/triu of a block [r0:r1, c0:c1] is tril/triu of the block with the diagonal moved by
 // r0 - c0: element (i, j) of the block is element (r0 + i, c0 + j) of the whole.
-std::optional<RegionPlan> TriangleRegion(const OpCall& call, const std::vector<Region>& outputs) {
+std::optional<RegionPlan> TriangleRegion(const OpCall& call, absl::Span<const Region> outputs) {
   const Region& region = outputs[0];
   const int64_t rows = region.rank() - 2, cols = region.rank() - 1;
   const Tensor& t = call.inputs[0];
@@ -210,7 +210,7 @@ std::optional<RegionPlan> TriangleRegion(const OpCall& call, const std::vector<R
 }
 
 // outer(a, b)[rows, cols] reads a[rows] and b[cols].
-std::optional<RegionPlan> OuterRegion(const OpCall& call, const std::vector<Region>& outputs) {
+std::optional<RegionPlan> OuterRegion(const OpCall& call, absl::Span<const Region> outputs) {
   const Region& region = outputs[0];
   return RegionPlan{{Region{{region.start[0]}, {region.stop[0]}},
                      Region{{region.start[1]}, {region.stop[1]}}},
@@ -219,7 +219,7 @@ std::optional<RegionPlan> OuterRegion(const OpCall& call, const std::vector<Regi
 
 // Batched matmul keeps rows of a and columns of b; the inner dim is read whole and the
 // batch dims are projected through broadcasting. 1-d operands compute whole outputs.
-std::optional<RegionPlan> MatmulRegion(const OpCall& call, const std::vector<Region>& outputs) {
+std::optional<RegionPlan> MatmulRegion(const OpCall& call, absl::Span<const Region> outputs) {
   const Tensor& a = call.inputs[0];
   const Tensor& b = call.inputs[1];
   if (a.dim() < 2 || b.dim() < 2) return std::nullopt;
@@ -243,7 +243,7 @@ std::optional<RegionPlan> MatmulRegion(const OpCall& call, const std::vector<Reg
 }
 
 // Each part of a cat reads the part of the region that falls in it (possibly nothing).
-std::optional<RegionPlan> CatRegion(const OpCall& call, const std::vector<Region>& outputs) {
+std::optional<RegionPlan> CatRegion(const OpCall& call, absl::Span<const Region> outputs) {
   const Region& out = outputs[0];
   for (const Tensor& t : call.inputs) {
     if (SkippedByCat(t) && out.rank() != 1) return std::nullopt;
@@ -262,7 +262,7 @@ std::optional<RegionPlan> CatRegion(const OpCall& call, const std::vector<Region
   return plan;
 }
 
-std::vector<TensorSpec> QrQSpec(const OpCall& call) {
+TensorSpecs QrQSpec(const OpCall& call) {
   CheckInputCount(call, 1);
   const Tensor& a = call.inputs[0];
   if (a.dim() != 2 || a.size(0) < a.size(1)) {

@@ -384,7 +384,7 @@ const bool registered = [] {
           [](const OpCall& call) {
             CheckOneInput(call);
             const Tensor& self = call.inputs[0];
-            return std::vector<TensorSpec>{TensorSpec{self.sizes(), self.dtype(), self.device()}};
+            return TensorSpecs{TensorSpec{self.sizes(), self.dtype(), self.device()}};
           },
       .region_rule = ElementwiseRegionRule});
   return true;

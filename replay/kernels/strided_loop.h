@@ -81,7 +81,7 @@ void ForEachRun(absl::Span<const int64_t> sizes, std::array<StridedOperand, N> o
   for (size_t k = 0; k < N; ++k) inner_strides[k] = strides[k].back();
 
   ParallelFor(numel, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-    std::vector<int64_t> index(ndim);
+    Shape index(ndim);
     std::array<std::byte*, N> ptrs;
     int64_t rest = begin;
     for (int64_t d = ndim - 1; d >= 0; --d) {
@@ -117,7 +117,7 @@ void ForEachRun(absl::Span<const int64_t> sizes, std::array<StridedOperand, N> o
 // In and Out are element types; the inputs must already have dtype In. Inputs that share
 // memory with `out` are read as they were before the call (SnapshotIfOverlapping).
 template <typename Out, typename... In, typename Fn>
-void MapElements(const Tensor& out, Fn&& fn, const std::vector<Tensor>& inputs) {
+void MapElements(const Tensor& out, Fn&& fn, absl::Span<const Tensor> inputs) {
   constexpr size_t kN = sizeof...(In) + 1;
   std::array<Tensor, kN> tensors;  // kept alive while the loop reads them
   std::array<StridedOperand, kN> operands;
