@@ -9,8 +9,10 @@ namespace deferred {
 
 // Where host tensor data comes from. Blocks of kMappedBlockBytes or more are mapped from
 // the system and unmapped when freed, so that freed tensor data leaves the process (from
-// malloc, glibc keeps it in a heap it rarely trims). Smaller blocks come from malloc. The
-// choice and the alternatives measured are in benchmarks/RESULTS.md ("Fresh memory").
+// malloc, glibc keeps it in a heap it rarely trims). Smaller blocks come from malloc;
+// blocks of at most 256 bytes that a thread frees are kept for its next allocations of
+// the same size, as a tensor of a few elements is made and freed per op. The choice and
+// the alternatives measured are in benchmarks/RESULTS.md ("Fresh memory").
 constexpr size_t kMappedBlockBytes = size_t{4} << 20;
 
 // How mapped blocks are laid out.

@@ -7,6 +7,9 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <sanitizer/asan_interface.h>
 
 #include "gtest/gtest.h"
 
@@ -32,7 +35,8 @@ std::optional<Mapping> MappingOf(const void* address) {
     uintptr_t begin = 0, end = 0;
     char dash = 0;
     std::istringstream header(line);
-    if (header >> std::hex >> begin >> dash >> end && dash == '-' && line.find(':') > line.find(' ')) {
+    if (header >> std::hex >> begin >> dash >> end && dash == '-' &&
+        line.find(':') > line.find(' ')) {
       if (found) return found;  // the next mapping starts: the one found is complete
       if (begin <= target && target < end) found = Mapping{begin, end};
       continue;
@@ -57,8 +61,9 @@ class HostMemoryTest : public ::testing::Test {
 };
 
 TEST_F(HostMemoryTest, EveryBlockIsCacheLineAlignedAndWritable) {
-  for (size_t bytes : {size_t{0}, size_t{1}, size_t{100}, kMappedBlockBytes - 1, kMappedBlockBytes,
-                       kMappedBlockBytes + 4097, 9 * kMiB + 64}) {
+  for (size_t bytes : {size_t{0}, size_t{1}, size_t{100}, size_t{256}, size_t{257},
+                       kMappedBlockBytes - 1, kMappedBlockBytes, kMappedBlockBytes + 4097,
+                       9 * kMiB + 64}) {
     for (HugePagePolicy policy : {HugePagePolicy::kAdvise, HugePagePolicy::kNone}) {
       SetHugePagePolicy(policy);
       std::byte* block = AllocateHostBlock(bytes);
@@ -182,7 +187,7 @@ TEST_F(HostMemoryTest, BlocksFreedOnAnotherThreadAreUnmapped) {
   FreeHostBlock(again, bytes);
 }
 
-TEST_F(HostMemoryTest, SmallBlocksAreNeverKept) {
+TEST_F(HostMemoryTest, ScopesKeepOnlyMappedBlocks) {
   ScopedBlockReuse reuse;
   for (int i = 0; i < 100; ++i) {
     std::byte* block = AllocateHostBlock(1000);
@@ -190,6 +195,57 @@ TEST_F(HostMemoryTest, SmallBlocksAreNeverKept) {
     FreeHostBlock(block, 1000);
   }
   EXPECT_EQ(reuse.reused_blocks(), 0);
+}
+
+TEST_F(HostMemoryTest, AFreedTinyBlockServesTheNextAllocationOfItsSizeClass) {
+  std::byte* block = AllocateHostBlock(4);
+  FreeHostBlock(block, 4);
+  std::byte* larger_class = AllocateHostBlock(65);
+  EXPECT_NE(larger_class, block) << "65 bytes take a 128-byte block";
+  std::byte* same_class = AllocateHostBlock(64);
+  EXPECT_EQ(same_class, block);
+  std::memset(same_class, 0x5a, 64);
+  FreeHostBlock(same_class, 64);
+  FreeHostBlock(larger_class, 65);
+}
+
+TEST_F(HostMemoryTest, AThreadKeepsAtMost256TinyBlocksOfAClass) {
+  std::thread([] {
+    std::vector<std::byte*> blocks;
+    for (int i = 0; i < 300; ++i) blocks.push_back(AllocateHostBlock(200));
+    for (std::byte* block : blocks) FreeHostBlock(block, 200);
+    // The first 256 freed were kept, and are taken back last freed first; the 44 freed
+    // after them went back to the system.
+    std::vector<std::byte*> taken;
+    for (int i = 0; i < 256; ++i) taken.push_back(AllocateHostBlock(256));
+    for (int i = 0; i < 256; ++i) EXPECT_EQ(taken[i], blocks[255 - i]) << i;
+    for (std::byte* block : taken) FreeHostBlock(block, 256);
+  }).join();
+}
+
+TEST_F(HostMemoryTest, TinyBlocksFreedOnAnotherThreadServeThatThread) {
+  std::byte* block = AllocateHostBlock(32);
+  std::byte* taken_there = nullptr;
+  std::thread([&] {
+    FreeHostBlock(block, 32);
+    taken_there = AllocateHostBlock(48);
+    FreeHostBlock(taken_there, 48);
+  }).join();  // the thread's exit frees what it kept
+  EXPECT_EQ(taken_there, block);
+}
+
+TEST_F(HostMemoryTest, AKeptTinyBlockIsPoisonedForAddressSanitizer) {
+#if defined(__SANITIZE_ADDRESS__)
+  std::byte* block = AllocateHostBlock(8);
+  FreeHostBlock(block, 8);
+  EXPECT_TRUE(__asan_address_is_poisoned(block));
+  std::byte* again = AllocateHostBlock(8);
+  ASSERT_EQ(again, block);
+  EXPECT_FALSE(__asan_address_is_poisoned(again));
+  FreeHostBlock(again, 8);
+#else
+  GTEST_SKIP() << "only AddressSanitizer builds poison memory";
+#endif
 }
 
 }  // namespace
