@@ -162,8 +162,8 @@ class OpRegistry {
   // A std::mutex, not absl::Mutex: ThreadSanitizer sees only the locks of instrumented
   // code, and Debian's Abseil is not instrumented (docs/BUILDING.md).
   mutable std::mutex mutex_;
-  // Guarded by mutex_. Entries are never removed or moved, so references handed out stay
-  // valid.
+  // Guarded by mutex_. Each OpDef has its own allocation and is never removed, so
+  // references handed out stay valid as the map grows.
   absl::flat_hash_map<std::string, std::unique_ptr<OpDef>> ops_;
 };
 
