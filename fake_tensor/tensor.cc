@@ -120,26 +120,31 @@ void Tensor::ThrowUndefined() {
 }
 
 int64_t CheckedByteSize(absl::Span<const int64_t> sizes, DType dtype, std::string_view what) {
-  CheckSizesNonNegative(sizes, what);
-  std::optional<int64_t> bytes = ElementSize(dtype);
-  if (std::find(sizes.begin(), sizes.end(), 0) != sizes.end()) {
-    bytes = 0;
-  } else {
-    for (int64_t size : sizes) bytes = bytes ? CheckedMul(*bytes, size) : std::nullopt;
+  // One pass over the sizes, as every new tensor and every op's outputs come through here.
+  // The largest contiguous stride, that of dim 0, is the product of the other sizes (a
+  // size-0 dim counted as 1); the bytes are 0 with a size-0 dim, whatever the others.
+  int64_t bytes = ElementSize(dtype);
+  int64_t leading_stride = 1;
+  bool empty = false, bytes_overflow = false, strides_overflow = false;
+  for (size_t d = 0; d < sizes.size(); ++d) {
+    const int64_t size = sizes[d];
+    if (size < 0) CheckSizesNonNegative(sizes, what);  // throws, naming this size
+    empty |= size == 0;
+    bytes_overflow = bytes_overflow || __builtin_mul_overflow(bytes, size, &bytes);
+    if (d > 0) {
+      strides_overflow = strides_overflow ||
+                         __builtin_mul_overflow(leading_stride, std::max<int64_t>(size, 1),
+                                                &leading_stride);
+    }
   }
-  if (!bytes) {
+  if (bytes_overflow && !empty) {
     ThrowError("%s: a tensor of shape %s and dtype %s would hold more than 2^63 - 1 bytes",
                what, ShapeToString(sizes), DTypeName(dtype));
   }
-  // The largest contiguous stride, that of dim 0, is the product of the other sizes.
-  std::optional<int64_t> leading_stride = 1;
-  for (size_t d = 1; d < sizes.size() && leading_stride; ++d) {
-    leading_stride = CheckedMul(*leading_stride, std::max<int64_t>(sizes[d], 1));
-  }
-  if (!leading_stride) {
+  if (strides_overflow) {
     ThrowError("%s: the strides of shape %s overflow int64", what, ShapeToString(sizes));
   }
-  return *bytes;
+  return empty ? 0 : bytes;
 }
 
 void CheckLayoutInStorage(const TensorLayout& layout, DType dtype, int64_t storage_nbytes,
