@@ -78,6 +78,14 @@ TinyBlockCache::~TinyBlockCache() {
   }
 }
 
+// The bytes malloc serves for a block of `bytes` (under kMappedBlockBytes).
+size_t HeapBlockBytes(size_t bytes) { return RoundUp(bytes == 0 ? 1 : bytes, kAlignment); }
+
+// This thread's cache when it keeps blocks of `rounded` bytes and still exists; else null.
+TinyBlockCache* TinyBlocksFor(size_t rounded) {
+  return rounded <= TinyBlockCache::kLargestBlock && !tiny_blocks_gone ? &tiny_blocks : nullptr;
+}
+
 // Maps `length` bytes starting on a 2 MiB boundary: a huge page can only back a 2 MiB
 // range aligned in both the virtual and the physical space. The mapping's end is not
 // rounded up, so its last partial 2 MiB stays on 4 KiB pages and resident memory never
@@ -117,9 +125,9 @@ HugePagePolicy SetHugePagePolicy(HugePagePolicy policy) {
 
 std::byte* AllocateHostBlock(size_t bytes) {
   if (bytes < kMappedBlockBytes) {
-    const size_t rounded = RoundUp(bytes == 0 ? 1 : bytes, kAlignment);
-    if (rounded <= TinyBlockCache::kLargestBlock && !tiny_blocks_gone) {
-      if (std::byte* block = tiny_blocks.Take(rounded)) return block;
+    const size_t rounded = HeapBlockBytes(bytes);
+    if (TinyBlockCache* tiny = TinyBlocksFor(rounded)) {
+      if (std::byte* block = tiny->Take(rounded)) return block;
     }
     return static_cast<std::byte*>(std::aligned_alloc(kAlignment, rounded));
   }
@@ -142,12 +150,9 @@ std::byte* AllocateHostBlock(size_t bytes) {
 
 void FreeHostBlock(std::byte* block, size_t bytes) {
   if (bytes < kMappedBlockBytes) {
-    const size_t rounded = RoundUp(bytes == 0 ? 1 : bytes, kAlignment);
-    if (rounded <= TinyBlockCache::kLargestBlock && !tiny_blocks_gone &&
-        tiny_blocks.Keep(block, rounded)) {
-      return;
-    }
-    std::free(block);
+    const size_t rounded = HeapBlockBytes(bytes);
+    TinyBlockCache* tiny = TinyBlocksFor(rounded);
+    if (tiny == nullptr || !tiny->Keep(block, rounded)) std::free(block);
     return;
   }
   const size_t length = RoundUp(bytes, kPageBytes);
