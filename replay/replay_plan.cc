@@ -19,19 +19,19 @@ namespace {
 // inputs view, looked up in the trace once each.
 class RunGraph {
  public:
-  RunGraph(const Trace& trace, const std::vector<Trace::Vertex>& vertices) {
+  RunGraph(const Trace& trace, const std::vector<Trace::Vertex>& vertices)
+      : nodes_(trace.Nodes(vertices)) {
     std::vector<int32_t> position(vertices.empty() ? 0 : vertices.back() + 1, -1);
     size_t num_inputs = 0;
     for (size_t i = 0; i < vertices.size(); ++i) {
       position[vertices[i]] = static_cast<int32_t>(i);
-      nodes_.push_back(&trace.Node(vertices[i]));
       first_value_.push_back(num_values_);
-      num_values_ += static_cast<int32_t>(nodes_.back()->outputs.size());
-      num_inputs += nodes_.back()->inputs.size();
-      for (const TraceOperand& operand : nodes_.back()->inputs) {
+      num_values_ += static_cast<int32_t>(nodes_[i]->outputs.size());
+      num_inputs += nodes_[i]->inputs.size();
+      for (const TraceOperand& operand : nodes_[i]->inputs) {
         region_words_bound_ += 1 + 2 * static_cast<int64_t>(operand.layout.sizes.size());
       }
-      for (const TraceOperand& operand : nodes_.back()->outputs) {
+      for (const TraceOperand& operand : nodes_[i]->outputs) {
         region_words_bound_ += 1 + 2 * static_cast<int64_t>(operand.layout.sizes.size());
       }
     }
@@ -77,7 +77,7 @@ class RunGraph {
   }
   // The number of `value`, made by the node at `position`.
   int32_t ValueOf(int32_t position, const StorageVersion& value) const {
-    const std::vector<TraceOperand>& outputs = nodes_[position]->outputs;
+    const TraceOperands& outputs = nodes_[position]->outputs;
     for (size_t k = 0; k < outputs.size(); ++k) {
       if (outputs[k].value == value) return Output(position, k);
     }
@@ -122,9 +122,11 @@ struct NodePlan {
 class PackedRegions {
  public:
   void Append(const Region& region) {
-    words_.push_back(region.rank());
-    words_.insert(words_.end(), region.start.begin(), region.start.end());
-    words_.insert(words_.end(), region.stop.begin(), region.stop.end());
+    const size_t at = words_.size();
+    words_.resize(at + 1 + 2 * region.start.size());
+    words_[at] = region.rank();
+    const auto stop = std::copy(region.start.begin(), region.start.end(), words_.begin() + at + 1);
+    std::copy(region.stop.begin(), region.stop.end(), stop);
   }
   // The region at word `*offset`; moves `*offset` past it.
   Region Read(int64_t* offset) const {
@@ -196,9 +198,12 @@ class Planner {
     return needed;
   }
 
-  NodePlan PlanInPlace(size_t i, Region written_base) {
-    const TraceNode& node = *graph_.nodes()[i];
+  NodePlan PlanInPlace(size_t i) {
     NodePlan plan;
+    std::optional<Region> needed = TakeNeeded(graph_.Output(i, 0));
+    if (!needed) return plan;
+    Region written_base = *std::move(needed);
+    const TraceNode& node = *graph_.nodes()[i];
     plan.runs = true;
     const TraceOperand& self = node.inputs[0];
     const Shape& view_sizes = self.layout.sizes;
@@ -257,7 +262,7 @@ class Planner {
   NodePlan PlanFunctional(size_t i) {
     const TraceNode& node = *graph_.nodes()[i];
     NodePlan plan;
-    RegionList outputs;
+    RegionList& outputs = plan.output_regions;
     bool whole = true;
     for (size_t k = 0; k < node.outputs.size(); ++k) {
       std::optional<Region> needed = TakeNeeded(graph_.Output(i, k));
@@ -279,12 +284,12 @@ class Planner {
       plan.input_regions.assign(std::make_move_iterator(rule->inputs.begin()),
                                 std::make_move_iterator(rule->inputs.end()));
       plan.attrs = std::move(rule->attrs);
-      plan.output_regions.assign(std::make_move_iterator(outputs.begin()),
-                                 std::make_move_iterator(outputs.end()));
     } else {
       plan.whole = !whole;
       for (const TraceOperand& input : node.inputs) plan.input_regions.push_back(Region::Full(input.layout.sizes));
-      for (const TraceOperand& output : node.outputs) plan.output_regions.push_back(Region::Full(output.layout.sizes));
+      for (size_t k = 0; k < node.outputs.size(); ++k) {
+        outputs[k] = Region::Full(node.outputs[k].layout.sizes);
+      }
     }
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       Need(graph_.Input(i, k), InputImage(i, k, plan.input_regions[k]));
@@ -304,14 +309,8 @@ class Planner {
     kept.read_in_place.resize(graph_.num_values());
     kept.regions.Reserve(graph_.region_words_bound());
     for (size_t i = nodes.size(); i-- > 0;) {
-      NodePlan plan;
-      if (nodes[i]->def->kind == OpKind::kInPlace) {
-        if (std::optional<Region> needed = TakeNeeded(graph_.Output(i, 0))) {
-          plan = PlanInPlace(i, *std::move(needed));
-        }
-      } else {
-        plan = PlanFunctional(i);
-      }
+      const NodePlan plan = nodes[i]->def->kind == OpKind::kInPlace ? PlanInPlace(i)
+                                                                     : PlanFunctional(i);
       if (!plan.runs) continue;
       KeptPlan& node = kept.nodes[i];
       node.writes = plan.writes;
@@ -394,16 +393,25 @@ int32_t ReplayPlanner::num_values() const { return run_->graph->num_values(); }
 
 const std::vector<int32_t>& ReplayPlanner::target_values() const { return run_->target_values; }
 
-std::optional<PlanStep> ReplayPlanner::Next() {
+bool ReplayPlanner::Next(PlanStep* out) {
   Run& run = *run_;
   const RunGraph& graph = *run.graph;
   const std::vector<const TraceNode*>& nodes = graph.nodes();
   while (run.next < nodes.size() && !run.plans.nodes[run.next].runs) ++run.next;
-  if (run.next == nodes.size()) return std::nullopt;
+  if (run.next == nodes.size()) return false;
   const size_t i = run.next++;
   const TraceNode& node = *nodes[i];
   KeptPlan& node_plan = run.plans.nodes[i];
-  PlanStep step;
+  PlanStep& step = *out;
+  step.input_regions.clear();
+  step.output_regions.clear();
+  step.reads.clear();
+  step.input_values.clear();
+  step.input_base_sizes.clear();
+  step.output_values.clear();
+  step.frees.clear();
+  step.base_dtype = DType::kFloat32;
+  step.buffer = InPlaceBuffer::kFresh;
   int64_t region_offset = node_plan.first_region;
   for (int32_t k = 0; k < node_plan.num_input_regions; ++k) {
     step.input_regions.push_back(run.plans.regions.Read(&region_offset));
@@ -411,9 +419,9 @@ std::optional<PlanStep> ReplayPlanner::Next() {
   for (size_t k = 0; k < node.outputs.size(); ++k) {
     step.output_regions.push_back(run.plans.regions.Read(&region_offset));
   }
-  if (node.def->kind == OpKind::kInPlace) {
-    step.write_region = run.plans.regions.Read(&region_offset);
-  }
+  step.write_region = node.def->kind == OpKind::kInPlace
+                          ? run.plans.regions.Read(&region_offset)
+                          : Region();
   step.vertex = run.vertices[i];
   step.node = &node;
   for (size_t k = 0; k < node.inputs.size(); ++k) step.reads.push_back(run.ReadsOperand(i, k));
@@ -432,7 +440,6 @@ std::optional<PlanStep> ReplayPlanner::Next() {
   if (node.def->kind == OpKind::kInPlace) {
     const int32_t old_value = graph.Input(i, 0);
     step.base_dtype = graph.InputStorage(i, 0).dtype;
-    step.buffer = InPlaceBuffer::kFresh;
     if (node_plan.reads_old) {
       const auto old_region = run.buffer_regions.find(old_value);
       const bool reuse = run.plans.value_reads[old_value] == 1 &&
@@ -441,7 +448,12 @@ std::optional<PlanStep> ReplayPlanner::Next() {
       step.buffer = reuse ? InPlaceBuffer::kReuse : InPlaceBuffer::kCopy;
     }
   }
-  step.attrs = node_plan.attrs ? *std::move(node_plan.attrs) : node.attrs;
+  // Assigned, not built: a copy into the step's own attrs reuses their storage.
+  if (node_plan.attrs) {
+    step.attrs = *std::move(node_plan.attrs);
+  } else {
+    step.attrs = node.attrs;
+  }
   for (size_t k = 0; k < node.inputs.size(); ++k) {
     if (step.reads[k] && --run.plans.value_reads[graph.Input(i, k)] == 0) {
       step.frees.push_back(graph.Input(i, k));
@@ -450,7 +462,7 @@ std::optional<PlanStep> ReplayPlanner::Next() {
       }
     }
   }
-  return step;
+  return true;
 }
 
 ReplayPlan PlanReplay(const Trace& trace, const std::vector<ReplayTarget>& targets) {
@@ -458,7 +470,8 @@ ReplayPlan PlanReplay(const Trace& trace, const std::vector<ReplayTarget>& targe
   ReplayPlan plan;
   plan.target_values = planner.target_values();
   plan.num_values = planner.num_values();
-  while (std::optional<PlanStep> step = planner.Next()) plan.steps.push_back(*std::move(step));
+  PlanStep step;
+  while (planner.Next(&step)) plan.steps.push_back(step);
   return plan;
 }
 

@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
@@ -92,8 +91,10 @@ class ReplayPlanner {
   int32_t num_values() const;
   // The version number of each target.
   const std::vector<int32_t>& target_values() const;
-  // The next step, or none after the last.
-  std::optional<PlanStep> Next();
+  // Makes `*step` the next step and returns true, or returns false after the last. A run
+  // passes the same step every time: its operand lists keep their storage from one step to
+  // the next, which a step returned by value would build and destroy for every op.
+  bool Next(PlanStep* step);
 
  private:
   struct Run;

@@ -105,11 +105,11 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
     const auto it = live.find(value);
     return it == live.end() ? *kNone : it->second;
   };
-  // One input list for every step: its capacity outlives the step, so a step of a few
-  // inputs does not allocate one.
+  // One step and one input list for every step: their storage outlives the step, so a
+  // step of a few inputs and attrs does not allocate them.
   std::vector<Tensor> inputs;
-  while (std::optional<PlanStep> planned = planner.Next()) {
-    PlanStep& step = *planned;
+  PlanStep step;
+  while (planner.Next(&step)) {
     const TraceNode& node = *step.node;
     if (step.whole) whole_fallbacks_.push_back(node.def->name);
     const bool in_place = node.def->kind == OpKind::kInPlace;
@@ -160,8 +160,10 @@ std::vector<RegionBuffer> ReplaySession::Run(const std::vector<ReplayTarget>& ta
       }
       observe(step, std::move(outputs));
     }
+    // Given back, so that the next step's inputs and attrs reuse their storage.
     inputs = std::move(call.inputs);
     inputs.clear();
+    step.attrs = std::move(call.attrs);
     for (int32_t value : step.frees) live.erase(value);
   }
 

@@ -5,7 +5,6 @@
 #include <string>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "fake_tensor/error.h"
 #include "fake_tensor/module_path.h"
@@ -28,8 +27,11 @@ int64_t AttrBytes(const Attrs& attrs) {
   return bytes;
 }
 
-int64_t OperandBytes(const std::vector<TraceOperand>& operands) {
-  int64_t bytes = static_cast<int64_t>(operands.capacity() * sizeof(TraceOperand));
+// Bytes of `operands` outside the node: the list's heap block once it outgrows the node.
+int64_t OperandBytes(const TraceOperands& operands) {
+  int64_t bytes = operands.capacity() > kInlineOperands
+                      ? static_cast<int64_t>(operands.capacity() * sizeof(TraceOperand))
+                      : 0;
   for (const TraceOperand& op : operands) {
     bytes += ShapeBytes(op.layout.sizes) + ShapeBytes(op.layout.strides);
   }
@@ -146,8 +148,12 @@ Trace::Vertex Trace::AddNode(TraceNode node) {
   }
   const Vertex v = boost::add_vertex(graph_);
   const TraceNode& added = nodes_.emplace_back(std::move(node));
-  const absl::flat_hash_set<Vertex> producers(added.input_producers.begin(),
-                                              added.input_producers.end());
+  // One edge per producer however many inputs it made. Sorted, not hashed: a node has few
+  // inputs, and the edges then come in a fixed order.
+  absl::InlinedVector<Vertex, 4> producers(added.input_producers.begin(),
+                                           added.input_producers.end());
+  std::sort(producers.begin(), producers.end());
+  producers.erase(std::unique(producers.begin(), producers.end()), producers.end());
   for (Vertex p : producers) boost::add_edge(p, v, graph_);
   for (const TraceOperand& output : added.outputs) {
     StorageRecord& record = storages_.at(output.value.storage_id);
@@ -214,6 +220,17 @@ const TraceNode& Trace::Node(Vertex v) const {
   std::lock_guard<std::mutex> lock(mutex_);
   if (v >= nodes_.size()) ThrowError("the trace has no node %d", v);
   return nodes_[v];
+}
+
+std::vector<const TraceNode*> Trace::Nodes(const std::vector<Vertex>& vertices) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<const TraceNode*> nodes;
+  nodes.reserve(vertices.size());
+  for (Vertex v : vertices) {
+    if (v >= nodes_.size()) ThrowError("the trace has no node %d", v);
+    nodes.push_back(&nodes_[v]);
+  }
+  return nodes;
 }
 
 TraceStorage Trace::Storage(int64_t storage_id) const {

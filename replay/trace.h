@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "boost/graph/adjacency_list.hpp"
 #include "fake_tensor/attrs.h"
 #include "fake_tensor/op_registry.h"
@@ -50,18 +51,24 @@ struct Provenance {
   int32_t line = 0;              // its line, or 0
 };
 
+// The operands of a node. Most ops have at most one tensor input and one output, kept in
+// the node itself: a replay reads every node it runs several times, and a trace of a
+// million small ops would otherwise send each of those reads to separate heap blocks.
+inline constexpr size_t kInlineOperands = 1;
+using TraceOperands = absl::InlinedVector<TraceOperand, kInlineOperands>;
+
 // A recorded op: the graph's vertex.
 struct TraceNode {
   const OpDef* def = nullptr;
   Attrs attrs;
   Provenance provenance;
-  std::vector<TraceOperand> inputs;
+  TraceOperands inputs;
   // New storages of factories and functional ops; for an in-place op, the written view at
   // the base storage's next version.
-  std::vector<TraceOperand> outputs;
+  TraceOperands outputs;
   // Set by the trace when it records the node: the vertex of the node that made each
   // input's version.
-  std::vector<size_t> input_producers;
+  absl::InlinedVector<size_t, 1> input_producers;
 };
 
 // What the trace knows of each storage it made. Every storage is created contiguous, so
@@ -105,6 +112,8 @@ class Trace : public OpRecorder, public std::enable_shared_from_this<Trace> {
   // The node at `v`. Nodes never change or move once recorded, so the reference stays
   // valid, while other threads record, for as long as the trace lives.
   const TraceNode& Node(Vertex v) const;
+  // The node at each of `vertices`, as Node gives it, looked up under one lock.
+  std::vector<const TraceNode*> Nodes(const std::vector<Vertex>& vertices) const;
   // The storage `storage_id` of this trace; throws `Error` for another id. O(rank), however
   // many versions it has.
   TraceStorage Storage(int64_t storage_id) const;

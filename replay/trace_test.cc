@@ -59,6 +59,26 @@ TEST(TraceTest, SubgraphHoldsOnlyAncestorsInRecordingOrder) {
   EXPECT_EQ(trace->num_ops(), 4);  // the dead op stays recorded
 }
 
+TEST(TraceTest, NodesAreTheNodesAtTheirVerticesWithTheirInputsProducers) {
+  Tensor a, b, product;
+  auto trace = RecordInto([&] {
+    a = ones({3});
+    b = full({3}, 2.0);
+    product = mul(add(a, b), a);  // two inputs each, more than a node keeps inline
+  });
+  const std::vector<Trace::Vertex> order = trace->Subgraph({trace->Latest(*product.storage())});
+  const std::vector<const TraceNode*> nodes = trace->Nodes(order);
+  ASSERT_EQ(nodes.size(), 4u);  // ones, full, add, mul
+  for (size_t i = 0; i < order.size(); ++i) EXPECT_EQ(nodes[i], &trace->Node(order[i]));
+  ASSERT_EQ(nodes[3]->def->name, "mul");
+  ASSERT_EQ(nodes[3]->inputs.size(), 2u);
+  EXPECT_EQ(nodes[3]->input_producers[0], order[2]);
+  EXPECT_EQ(nodes[3]->input_producers[1], order[0]);
+  EXPECT_EQ(nodes[3]->inputs[1].value, trace->Latest(*a.storage()));
+  EXPECT_EQ(Replay(trace, product).to_vector<float>(), std::vector<float>(3, 3.0f));
+  EXPECT_THROW(trace->Nodes({order[0], 99}), Error);
+}
+
 TEST(TraceTest, RealInputIsCopiedAtRecordTime) {
   const Tensor real = full({3}, 1.5);
   Tensor sum;
