@@ -216,20 +216,21 @@ std::vector<Trace::Vertex> Trace::Subgraph(const std::vector<StorageVersion>& ta
   return order;
 }
 
-const TraceNode& Trace::Node(Vertex v) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+const TraceNode& Trace::NodeLocked(Vertex v) const {
   if (v >= nodes_.size()) ThrowError("the trace has no node %d", v);
   return nodes_[v];
+}
+
+const TraceNode& Trace::Node(Vertex v) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return NodeLocked(v);
 }
 
 std::vector<const TraceNode*> Trace::Nodes(const std::vector<Vertex>& vertices) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<const TraceNode*> nodes;
   nodes.reserve(vertices.size());
-  for (Vertex v : vertices) {
-    if (v >= nodes_.size()) ThrowError("the trace has no node %d", v);
-    nodes.push_back(&nodes_[v]);
-  }
+  for (Vertex v : vertices) nodes.push_back(&NodeLocked(v));
   return nodes;
 }
 

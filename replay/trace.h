@@ -140,6 +140,7 @@ class Trace : public OpRecorder, public std::enable_shared_from_this<Trace> {
   std::string_view Intern(std::string_view text);
   const StorageRecord& RecordOf(int64_t storage_id) const;
   Vertex ProducerLocked(const StorageVersion& value) const;
+  const TraceNode& NodeLocked(Vertex v) const;
 
   // std::mutex for ThreadSanitizer (see OpRegistry).
   mutable std::mutex mutex_;
