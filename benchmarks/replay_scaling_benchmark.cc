@@ -94,6 +94,14 @@ void BM_ReplayOneElementOps(benchmark::State& state) {
 }
 BENCHMARK(BM_ReplayOneElementOps)->Apply(ChainLengths);
 
+// Recording and freeing the trace of BM_ReplayOneElementOps: every op makes a new storage,
+// which the trace keeps.
+void BM_RecordOneElementOps(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(deferred_init<Scalar>(state.range(0)));
+  ReportPerOp(state);
+}
+BENCHMARK(BM_RecordOneElementOps)->Apply(ChainLengths);
+
 // The reference: the same ops run eagerly on real one-element tensors.
 void BM_EagerOneElementOps(benchmark::State& state) {
   for (auto _ : state) {

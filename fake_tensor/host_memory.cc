@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <new>
 #include <vector>
 
 namespace deferred {
@@ -161,6 +162,21 @@ void FreeHostBlock(std::byte* block, size_t bytes) {
     return;
   }
   ::munmap(block, length);
+}
+
+void* AllocateWorkingArray(size_t bytes) {
+  if (bytes < kMappedWorkingArrayBytes) return ::operator new(bytes);
+  std::byte* array = MapBlock(RoundUp(bytes, kPageBytes));
+  if (array == nullptr) throw std::bad_alloc();
+  return array;
+}
+
+void FreeWorkingArray(void* array, size_t bytes) {
+  if (bytes < kMappedWorkingArrayBytes) {
+    ::operator delete(array, bytes);
+    return;
+  }
+  ::munmap(array, RoundUp(bytes, kPageBytes));
 }
 
 ScopedBlockReuse::ScopedBlockReuse() : enclosing_(innermost_reuse) { innermost_reuse = this; }

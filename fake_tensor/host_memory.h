@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <new>
 #include <vector>
 
 namespace deferred {
@@ -34,6 +36,45 @@ std::byte* AllocateHostBlock(size_t bytes);
 
 // Returns a block from AllocateHostBlock(bytes), with the same `bytes`.
 void FreeHostBlock(std::byte* block, size_t bytes);
+
+// Working arrays of at least this many bytes are mapped: glibc's malloc maps them itself
+// (32 MiB is its largest mmap threshold), fresh on 4 KiB pages at every allocation, where
+// smaller ones come back from its heap already faulted in.
+constexpr size_t kMappedWorkingArrayBytes = size_t{32} << 20;
+// Memory for a large working array of the runtime itself (a replay plan's numbers, say),
+// not tensor data: arrays of kMappedWorkingArrayBytes or more are mapped under the
+// huge-page policy, as tensor blocks are, and unmapped when freed (ScopedBlockReuse never
+// keeps them, and the allocation counters of tensor data do not count them); smaller ones
+// come from operator new. Throws std::bad_alloc when the system has no memory.
+void* AllocateWorkingArray(size_t bytes);
+// Frees an array from AllocateWorkingArray(bytes), with the same `bytes`.
+void FreeWorkingArray(void* array, size_t bytes);
+
+// A standard allocator over AllocateWorkingArray, for the vectors and hash maps that grow
+// with the length of a trace. Planning a replay of a million small ops fills about 250 MB
+// of them on every run; on 4 KiB pages, first touching them cost more than the replay's
+// own work (benchmarks/RESULTS.md, "Replay overhead on one-element ops").
+template <typename T>
+class WorkingArrayAllocator {
+ public:
+  using value_type = T;
+  static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+
+  WorkingArrayAllocator() = default;
+  template <typename U>
+  WorkingArrayAllocator(const WorkingArrayAllocator<U>&) {}  // NOLINT: allocators convert
+
+  T* allocate(size_t n) {
+    if (n > std::numeric_limits<size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
+    return static_cast<T*>(AllocateWorkingArray(n * sizeof(T)));
+  }
+  void deallocate(T* array, size_t n) { FreeWorkingArray(array, n * sizeof(T)); }
+
+  template <typename U>
+  friend bool operator==(const WorkingArrayAllocator&, const WorkingArrayAllocator<U>&) {
+    return true;
+  }
+};
 
 // While alive, mapped blocks freed on the thread that created it are kept, still mapped,
 // instead of being unmapped, and a later AllocateHostBlock of the same size on that thread

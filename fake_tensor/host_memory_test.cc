@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include <sanitizer/asan_interface.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "gtest/gtest.h"
 
 namespace deferred {
@@ -246,6 +248,64 @@ TEST_F(HostMemoryTest, AKeptTinyBlockIsPoisonedForAddressSanitizer) {
 #else
   GTEST_SKIP() << "only AddressSanitizer builds poison memory";
 #endif
+}
+
+TEST_F(HostMemoryTest, SmallWorkingArraysComeFromTheHeap) {
+  std::vector<int64_t, WorkingArrayAllocator<int64_t>> numbers(1000);
+  for (size_t i = 0; i < numbers.size(); ++i) numbers[i] = static_cast<int64_t>(i) * 3;
+  const std::optional<Mapping> mapping = MappingOf(numbers.data());
+  ASSERT_TRUE(mapping.has_value());
+  EXPECT_EQ(mapping->flags.find(" hg "), std::string::npos) << mapping->flags;
+  EXPECT_EQ(numbers[999], 2997);
+}
+
+TEST_F(HostMemoryTest, LargeWorkingArraysAreMappedOnHugePagesAndUnmappedWhenFreed) {
+  const size_t count = kMappedWorkingArrayBytes / sizeof(int32_t) + 1000;
+  const int32_t* data;
+  {
+    std::vector<int32_t, WorkingArrayAllocator<int32_t>> numbers(count, 7);
+    data = numbers.data();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(data) % (2 * kMiB), 0u);
+    const std::optional<Mapping> mapping = MappingOf(data);
+    ASSERT_TRUE(mapping.has_value());
+    EXPECT_EQ(mapping->end - mapping->begin, (count * sizeof(int32_t) + 4095) / 4096 * 4096);
+    if (TransparentHugePagesAvailable()) {
+      EXPECT_NE(mapping->flags.find(" hg "), std::string::npos) << mapping->flags;
+    }
+    EXPECT_EQ(numbers.front(), 7);
+    EXPECT_EQ(numbers.back(), 7);
+  }
+  EXPECT_FALSE(MappingOf(data).has_value());
+}
+
+TEST_F(HostMemoryTest, ScopesNeverKeepWorkingArrays) {
+  const size_t bytes = kMappedWorkingArrayBytes;
+  ScopedBlockReuse reuse;
+  void* array = AllocateWorkingArray(bytes);
+  FreeWorkingArray(array, bytes);
+  EXPECT_FALSE(MappingOf(array).has_value());
+  std::byte* block = AllocateHostBlock(bytes);
+  ASSERT_NE(block, nullptr);
+  EXPECT_EQ(reuse.reused_blocks(), 0);
+  FreeHostBlock(block, bytes);
+}
+
+TEST_F(HostMemoryTest, AWorkingArrayTooLargeToCountIsRefused) {
+  WorkingArrayAllocator<int64_t> allocator;
+  EXPECT_THROW(allocator.allocate(std::numeric_limits<size_t>::max() / 4),
+               std::bad_array_new_length);
+}
+
+TEST_F(HostMemoryTest, WorkingArrayAllocatorsWorkInHashMaps) {
+  absl::flat_hash_map<int64_t, int32_t, absl::Hash<int64_t>, std::equal_to<int64_t>,
+                      WorkingArrayAllocator<std::pair<const int64_t, int32_t>>>
+      map;
+  // Enough entries that the table outgrows kMappedWorkingArrayBytes: its growth frees
+  // heap arrays, then mapped ones.
+  constexpr int32_t kEntries = 2'200'000;
+  for (int32_t i = 0; i < kEntries; ++i) map[int64_t{i} * 7919] = i;
+  ASSERT_EQ(map.size(), static_cast<size_t>(kEntries));
+  for (int32_t i = 0; i < kEntries; i += 997) EXPECT_EQ(map.at(int64_t{i} * 7919), i);
 }
 
 }  // namespace

@@ -8,9 +8,18 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "fake_tensor/error.h"
+#include "fake_tensor/host_memory.h"
 
 namespace deferred {
 namespace {
+
+// The arrays of a run, one or a few entries per node: a run of a million nodes fills
+// hundreds of megabytes of them, which WorkingArrayAllocator maps on huge pages.
+template <typename T>
+using RunArray = std::vector<T, WorkingArrayAllocator<T>>;
+template <typename K, typename V>
+using RunMap = absl::flat_hash_map<K, V, absl::Hash<K>, std::equal_to<K>,
+                                   WorkingArrayAllocator<std::pair<const K, V>>>;
 
 // The nodes of one run and dense numbers for the storage versions they make: output k
 // of nodes[i] is value first_value[i] + k. A run keeps its per-value state in vectors
@@ -21,7 +30,7 @@ class RunGraph {
  public:
   RunGraph(const Trace& trace, const std::vector<Trace::Vertex>& vertices)
       : nodes_(trace.Nodes(vertices)) {
-    std::vector<int32_t> position(vertices.empty() ? 0 : vertices.back() + 1, -1);
+    RunArray<int32_t> position(vertices.empty() ? 0 : vertices.back() + 1, -1);
     size_t num_inputs = 0;
     for (size_t i = 0; i < vertices.size(); ++i) {
       position[vertices[i]] = static_cast<int32_t>(i);
@@ -39,7 +48,7 @@ class RunGraph {
     input_values_.reserve(num_inputs);
     input_storages_.reserve(num_inputs);
     storages_.reserve(num_inputs);
-    absl::flat_hash_map<int64_t, int32_t> storage_index;  // by storage id
+    RunMap<int64_t, int32_t> storage_index;  // by storage id
     for (const TraceNode* node : nodes_) {
       first_input_.push_back(static_cast<int32_t>(input_values_.size()));
       for (size_t k = 0; k < node->inputs.size(); ++k) {
@@ -87,11 +96,11 @@ class RunGraph {
 
  private:
   std::vector<const TraceNode*> nodes_;
-  std::vector<int32_t> first_value_;
-  std::vector<int32_t> first_input_;
-  std::vector<int32_t> input_values_;
-  std::vector<int32_t> input_storages_;  // indices into storages_, beside input_values_
-  std::vector<TraceStorage> storages_;
+  RunArray<int32_t> first_value_;
+  RunArray<int32_t> first_input_;
+  RunArray<int32_t> input_values_;
+  RunArray<int32_t> input_storages_;  // indices into storages_, beside input_values_
+  RunArray<TraceStorage> storages_;
   int32_t num_values_ = 0;
   int64_t region_words_bound_ = 0;
 };
@@ -139,7 +148,7 @@ class PackedRegions {
   void Reserve(int64_t words) { words_.reserve(words); }
 
  private:
-  std::vector<int64_t> words_;
+  RunArray<int64_t> words_;
 };
 
 // A node's plan as a run keeps it until its step.
@@ -157,17 +166,17 @@ struct KeptPlan {
 
 // The plans of a run's nodes, from the backward pass that makes them to their steps.
 struct KeptPlans {
-  std::vector<KeptPlan> nodes;  // of each node of the run
+  RunArray<KeptPlan> nodes;  // of each node of the run
   PackedRegions regions;
   // Whether each input of each node is read (RunGraph::InputSlot): an in-place op reads the
   // old version of its base (operand 0) unless it overwrites all of it, and the others only
   // if it writes something needed; no op reads an operand of which its plan needs nothing
   // (a cat part outside the region, say).
-  std::vector<bool> reads;
+  RunArray<bool> reads;
   // The reads of each value (by number) by the nodes that run.
-  std::vector<int32_t> value_reads;
+  RunArray<int32_t> value_reads;
   // Whether an in-place op that runs reads each value as the old version it may write over.
-  std::vector<bool> read_in_place;
+  RunArray<bool> read_in_place;
 };
 
 class Planner {

@@ -147,7 +147,12 @@ Trace::Vertex Trace::AddNode(TraceNode node) {
     node.input_producers.push_back(ProducerLocked(input.value));
   }
   const Vertex v = boost::add_vertex(graph_);
-  const TraceNode& added = nodes_.emplace_back(std::move(node));
+  if (num_nodes_ % kNodesPerChunk == 0) {
+    node_chunks_.push_back(std::make_unique<TraceNode[]>(kNodesPerChunk));
+  }
+  TraceNode& added = node_chunks_.back()[num_nodes_ % kNodesPerChunk];
+  added = std::move(node);
+  ++num_nodes_;
   // One edge per producer however many inputs it made. Sorted, not hashed: a node has few
   // inputs, and the edges then come in a fixed order.
   absl::InlinedVector<Vertex, 4> producers(added.input_producers.begin(),
@@ -175,7 +180,7 @@ StorageVersion Trace::Latest(const StorageImpl& storage) const {
 }
 
 Trace::Vertex Trace::ProducerLocked(const StorageVersion& value) const {
-  const std::vector<Vertex>& producers = RecordOf(value.storage_id).producers;
+  const auto& producers = RecordOf(value.storage_id).producers;
   if (value.version < 0 || value.version >= static_cast<int32_t>(producers.size())) {
     ThrowError("storage %d has no version %d", value.storage_id, value.version);
   }
@@ -217,8 +222,8 @@ std::vector<Trace::Vertex> Trace::Subgraph(const std::vector<StorageVersion>& ta
 }
 
 const TraceNode& Trace::NodeLocked(Vertex v) const {
-  if (v >= nodes_.size()) ThrowError("the trace has no node %d", v);
-  return nodes_[v];
+  if (v >= num_nodes_) ThrowError("the trace has no node %d", v);
+  return node_chunks_[v / kNodesPerChunk][v % kNodesPerChunk];
 }
 
 const TraceNode& Trace::Node(Vertex v) const {
@@ -246,17 +251,19 @@ int64_t Trace::num_ops() const {
 
 int64_t Trace::ApproximateBytes() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  int64_t bytes = 0;
+  // Whole chunks, the slots not yet used included.
+  int64_t bytes = static_cast<int64_t>(node_chunks_.size() * kNodesPerChunk * sizeof(TraceNode));
   for (auto [it, end] = boost::vertices(graph_); it != end; ++it) {
-    const TraceNode& node = nodes_[*it];
-    // A vertex of a bidirectional adjacency list: the node plus two edge lists.
-    bytes += static_cast<int64_t>(sizeof(TraceNode) + 2 * sizeof(std::vector<int>));
+    const TraceNode& node = NodeLocked(*it);
+    // A vertex of a bidirectional adjacency list: two edge lists.
+    bytes += static_cast<int64_t>(2 * sizeof(std::vector<int>));
     bytes += AttrBytes(node.attrs) + OperandBytes(node.inputs) + OperandBytes(node.outputs);
   }
   bytes += static_cast<int64_t>(boost::num_edges(graph_)) * 4 * static_cast<int64_t>(sizeof(void*));
   for (const auto& [id, record] : storages_) {
-    bytes += static_cast<int64_t>(sizeof(id) + sizeof(StorageRecord) +
-                                  record.producers.capacity() * sizeof(Vertex)) +
+    const size_t producer_bytes =
+        record.producers.capacity() > 1 ? record.producers.capacity() * sizeof(Vertex) : 0;
+    bytes += static_cast<int64_t>(sizeof(id) + sizeof(StorageRecord) + producer_bytes) +
              ShapeBytes(record.storage.sizes);
   }
   return bytes;

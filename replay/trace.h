@@ -2,7 +2,6 @@
 #define DEFERRED_REPLAY_TRACE_H_
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -14,6 +13,7 @@
 #include "absl/container/inlined_vector.h"
 #include "boost/graph/adjacency_list.hpp"
 #include "fake_tensor/attrs.h"
+#include "fake_tensor/host_memory.h"
 #include "fake_tensor/op_registry.h"
 #include "fake_tensor/recorder.h"
 #include "fake_tensor/tensor.h"
@@ -126,7 +126,7 @@ class Trace : public OpRecorder, public std::enable_shared_from_this<Trace> {
  private:
   struct StorageRecord {
     TraceStorage storage;
-    std::vector<Vertex> producers;  // the vertex of each version
+    absl::InlinedVector<Vertex, 1> producers;  // the vertex of each version
   };
 
   // The methods below require mutex_.
@@ -142,13 +142,23 @@ class Trace : public OpRecorder, public std::enable_shared_from_this<Trace> {
   Vertex ProducerLocked(const StorageVersion& value) const;
   const TraceNode& NodeLocked(Vertex v) const;
 
+  // Nodes are kept in chunks of kNodesPerChunk, side by side: a replay reads the nodes of
+  // a run in order several times, and nodes each in their own heap block (as a deque of
+  // nodes this size keeps them) scatter those reads among everything else recording
+  // allocated. Appending never moves a node, so the references Node() hands out stay valid.
+  static constexpr size_t kNodesPerChunk = 64;
+
   // std::mutex for ThreadSanitizer (see OpRegistry).
   mutable std::mutex mutex_;
-  // Guarded by mutex_. A deque: appending never moves the nodes Node() hands out.
+  // Guarded by mutex_.
   Graph graph_;
-  std::deque<TraceNode> nodes_;
+  std::vector<std::unique_ptr<TraceNode[]>> node_chunks_;
+  size_t num_nodes_ = 0;
   std::set<std::string, std::less<>> strings_;  // of provenances
-  absl::flat_hash_map<int64_t, StorageRecord> storages_;
+  // On huge pages once large: a trace of a million ops has a million storages.
+  absl::flat_hash_map<int64_t, StorageRecord, absl::Hash<int64_t>, std::equal_to<int64_t>,
+                      WorkingArrayAllocator<std::pair<const int64_t, StorageRecord>>>
+      storages_;
 };
 
 // "normal_ at examples/models/llama.cc:57 in layers.3.mlp" (the parts that are known):
