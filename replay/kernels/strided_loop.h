@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -19,6 +20,12 @@ struct StridedOperand {
   std::byte* data;
   Shape byte_strides;
 };
+
+// The first element of `t`, which must have data on the host.
+inline std::byte* FirstElement(const Tensor& t) {
+  return reinterpret_cast<std::byte*>(t.storage()->data()) +
+         t.storage_offset() * ElementSize(t.dtype());
+}
 
 // `t` viewed with the loop's `sizes`: t's sizes must broadcast to them (trailing-aligned).
 StridedOperand BroadcastOperand(const Tensor& t, absl::Span<const int64_t> sizes);
@@ -120,12 +127,31 @@ template <typename Out, typename... In, typename Fn>
 void MapElements(const Tensor& out, Fn&& fn, absl::Span<const Tensor> inputs) {
   constexpr size_t kN = sizeof...(In) + 1;
   std::array<Tensor, kN> tensors;  // kept alive while the loop reads them
-  std::array<StridedOperand, kN> operands;
-  operands[0] = BroadcastOperand(out, out.sizes());
+  bool flat = out.is_contiguous();
   for (size_t k = 1; k < kN; ++k) {
     tensors[k] = SnapshotIfOverlapping(inputs[k - 1], out);
-    operands[k] = BroadcastOperand(tensors[k], out.sizes());
+    flat = flat && tensors[k].sizes() == out.sizes() && tensors[k].is_contiguous();
   }
+  if (flat) {
+    // Every operand holds its elements one after the other in out's order: one loop over
+    // element numbers, without the per-dim setup below, which costs more than the
+    // arithmetic of an op on a few elements.
+    std::array<std::byte*, kN> data;
+    data[0] = FirstElement(out);
+    for (size_t k = 1; k < kN; ++k) data[k] = FirstElement(tensors[k]);
+    ParallelFor(out.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+      [&]<size_t... I>(std::index_sequence<I...>) {
+        Out* const result = reinterpret_cast<Out*>(data[0]);
+        for (int64_t j = begin; j < end; ++j) {
+          result[j] = fn(reinterpret_cast<const In*>(data[I + 1])[j]...);
+        }
+      }(std::index_sequence_for<In...>{});
+    });
+    return;
+  }
+  std::array<StridedOperand, kN> operands;
+  operands[0] = BroadcastOperand(out, out.sizes());
+  for (size_t k = 1; k < kN; ++k) operands[k] = BroadcastOperand(tensors[k], out.sizes());
   ForEachRun<kN>(out.sizes(), operands,
                  [&](const std::array<std::byte*, kN>& ptrs, int64_t length,
                      const std::array<int64_t, kN>& strides) {

@@ -232,6 +232,43 @@ TEST(MapElementsTest, ResultsDoNotDependOnTheThreadCount) {
   EXPECT_TRUE(one == three);
 }
 
+// Operands all contiguous with out's sizes take one flat loop over element numbers; it must
+// give what the strided loop gives (here forced by a transposed output) at any thread
+// count, also in place.
+TEST(MapElementsTest, ContiguousOperandsGiveWhatTheStridedLoopGives) {
+  std::mt19937_64 rng(11);
+  const Shape sizes = {5, 20011};  // more than kElementwiseGrain elements
+  const Tensor a = AllocateTensor(sizes, DType::kInt32, Device::CPU());
+  const Tensor b = AllocateTensor(sizes, DType::kInt32, Device::CPU());
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    a.data_ptr<int32_t>()[i] = static_cast<int32_t>(rng());
+    b.data_ptr<int32_t>()[i] = static_cast<int32_t>(rng());
+  }
+  const auto fn = [](int32_t x, int32_t y) { return (x ^ (y >> 5)) - 3; };
+  const Tensor strided_base = AllocateTensor({20011, 5}, DType::kInt32, Device::CPU());
+  const Tensor strided = MakeView(strided_base, TensorLayout{sizes, {1, 5}, 0});
+  ASSERT_FALSE(strided.is_contiguous());
+  SetNumThreads(1);
+  MapElements<int32_t, int32_t, int32_t>(strided, fn, {a, b});
+  for (int threads : {1, 3, 4}) {
+    SetNumThreads(threads);
+    const Tensor flat = AllocateTensor(sizes, DType::kInt32, Device::CPU());
+    MapElements<int32_t, int32_t, int32_t>(flat, fn, {a, b});
+    const Tensor in_place = AllocateTensor(sizes, DType::kInt32, Device::CPU());
+    std::memcpy(in_place.data_ptr<int32_t>(), a.data_ptr<int32_t>(), a.storage()->nbytes());
+    MapElements<int32_t, int32_t, int32_t>(in_place, fn, {in_place, b});
+    for (int64_t i = 0; i < sizes[0]; ++i) {
+      for (int64_t j = 0; j < sizes[1]; ++j) {
+        const int32_t expected = strided.at<int32_t>({i, j});
+        ASSERT_EQ(flat.at<int32_t>({i, j}), expected) << threads << " threads, " << i << "," << j;
+        ASSERT_EQ(in_place.at<int32_t>({i, j}), expected) << threads << " threads, in place";
+      }
+    }
+  }
+  EXPECT_EQ(strided.at<int32_t>({4, 20010}),
+            fn(a.at<int32_t>({4, 20010}), b.at<int32_t>({4, 20010})));
+}
+
 TEST(MapElementsTest, AnInputOverlappingTheOutputIsReadAsBefore) {
   for (int threads : {1, 4}) {
     SetNumThreads(threads);
