@@ -113,8 +113,21 @@ bool IsFull(const Region& region, const Shape& sizes) {
   return true;
 }
 
-// What the backward pass decided for one node.
+// What the backward pass decided for one node. The pass plans every node into the same
+// one, whose lists then keep their storage from node to node.
 struct NodePlan {
+  // A plan of nothing, for the next node.
+  void Reset() {
+    runs = false;
+    writes = true;
+    whole = false;
+    reads_old = true;
+    input_regions.clear();
+    output_regions.clear();
+    write_region = Region();
+    attrs.reset();
+  }
+
   bool runs = false;
   bool writes = true;                // in-place: false when nothing written lies in range
   bool whole = false;                // computes more than asked (no region rule)
@@ -130,12 +143,20 @@ struct NodePlan {
 // million nodes are then one allocation, not millions, and about the size of their numbers.
 class PackedRegions {
  public:
+  // Room for `words` words in all, made once, so that appending is a copy into it.
+  void Reserve(int64_t words) { words_.resize(words); }
   void Append(const Region& region) {
-    const size_t at = words_.size();
-    words_.resize(at + 1 + 2 * region.start.size());
-    words_[at] = region.rank();
-    const auto stop = std::copy(region.start.begin(), region.start.end(), words_.begin() + at + 1);
-    std::copy(region.stop.begin(), region.stop.end(), stop);
+    const int64_t length = 1 + 2 * region.rank();
+    if (size_ + length > static_cast<int64_t>(words_.size())) {
+      ThrowErrorWithCode(absl::StatusCode::kInternal,
+                         "the plan's regions outgrew the %d words reserved for them",
+                         words_.size());
+    }
+    int64_t* at = words_.data() + size_;
+    *at = region.rank();
+    std::copy(region.stop.begin(), region.stop.end(),
+              std::copy(region.start.begin(), region.start.end(), at + 1));
+    size_ += length;
   }
   // The region at word `*offset`; moves `*offset` past it.
   Region Read(int64_t* offset) const {
@@ -144,11 +165,11 @@ class PackedRegions {
     *offset += 1 + 2 * static_cast<int64_t>(rank);
     return Region{Shape(start, start + rank), Shape(start + rank, start + 2 * rank)};
   }
-  int64_t size() const { return static_cast<int64_t>(words_.size()); }
-  void Reserve(int64_t words) { words_.reserve(words); }
+  int64_t size() const { return size_; }
 
  private:
   RunArray<int64_t> words_;
+  int64_t size_ = 0;  // words appended
 };
 
 // A node's plan as a run keeps it until its step.
@@ -181,7 +202,8 @@ struct KeptPlans {
 
 class Planner {
  public:
-  Planner(const Trace& trace, const RunGraph& graph) : trace_(trace), graph_(graph) {}
+  Planner(const Trace& trace, const RunGraph& graph)
+      : trace_(trace), graph_(graph), need_slot_(graph.num_values(), -1) {}
 
   // The base region of the storage of input `k` of node `i` that `view_region` of the
   // input touches.
@@ -193,24 +215,35 @@ class Planner {
   // Adds `region` to what later ops need of value `value`.
   void Need(int32_t value, Region region) {
     if (region.empty()) return;
-    const auto [it, added] = need_.try_emplace(value, region);
-    if (!added) it->second = BoundingUnion(it->second, region);
+    int32_t& slot = need_slot_[value];
+    if (slot >= 0) {
+      needed_[slot] = BoundingUnion(needed_[slot], region);
+    } else if (!free_slots_.empty()) {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+      needed_[slot] = std::move(region);
+    } else {
+      slot = static_cast<int32_t>(needed_.size());
+      needed_.push_back(std::move(region));
+    }
   }
 
   // The region of `value` that later ops need, if any. Only its producer asks, once, and
   // takes it, so that the planner holds regions only for the values still to plan.
   std::optional<Region> TakeNeeded(int32_t value) {
-    const auto it = need_.find(value);
-    if (it == need_.end()) return std::nullopt;
-    std::optional<Region> needed = std::move(it->second);
-    need_.erase(it);
-    return needed;
+    const int32_t slot = need_slot_[value];
+    if (slot < 0) return std::nullopt;
+    need_slot_[value] = -1;
+    free_slots_.push_back(slot);
+    return std::move(needed_[slot]);
   }
 
-  NodePlan PlanInPlace(size_t i) {
-    NodePlan plan;
+  // Makes `*out` the plan of in-place node `i`.
+  void PlanInPlace(size_t i, NodePlan* out) {
+    NodePlan& plan = *out;
+    plan.Reset();
     std::optional<Region> needed = TakeNeeded(graph_.Output(i, 0));
-    if (!needed) return plan;
+    if (!needed) return;
     Region written_base = *std::move(needed);
     const TraceNode& node = *graph_.nodes()[i];
     plan.runs = true;
@@ -242,7 +275,7 @@ class Planner {
     // nothing of the old version in its buffer: the ops that made it are dead there.
     plan.reads_old = !(node.def->overwrites && plan.writes && whole_storage);
     if (plan.reads_old) Need(graph_.Input(i, 0), written_base);  // bytes not overwritten
-    if (!plan.writes) return plan;
+    if (!plan.writes) return;
     std::optional<RegionPlan> rule;
     if (node.def->region_rule && view_region != Region::Full(view_sizes)) {
       rule = node.def->region_rule(MetaCallOf(trace_, node), {view_region});
@@ -256,7 +289,9 @@ class Planner {
         plan.output_regions.assign(1, written_base);
         if (plan.reads_old) Need(graph_.Input(i, 0), written_base);
       }
-      for (const TraceOperand& input : node.inputs) plan.input_regions.push_back(Region::Full(input.layout.sizes));
+      for (const TraceOperand& input : node.inputs) {
+        plan.input_regions.push_back(Region::Full(input.layout.sizes));
+      }
     } else {
       plan.input_regions.assign(std::make_move_iterator(rule->inputs.begin()),
                                 std::make_move_iterator(rule->inputs.end()));
@@ -265,12 +300,13 @@ class Planner {
     for (size_t k = 1; k < node.inputs.size(); ++k) {
       Need(graph_.Input(i, k), InputImage(i, k, plan.input_regions[k]));
     }
-    return plan;
   }
 
-  NodePlan PlanFunctional(size_t i) {
+  // Makes `*out` the plan of functional or factory node `i`.
+  void PlanFunctional(size_t i, NodePlan* out) {
     const TraceNode& node = *graph_.nodes()[i];
-    NodePlan plan;
+    NodePlan& plan = *out;
+    plan.Reset();
     RegionList& outputs = plan.output_regions;
     bool whole = true;
     for (size_t k = 0; k < node.outputs.size(); ++k) {
@@ -286,7 +322,7 @@ class Planner {
         if (!IsFull(outputs.back(), sizes)) whole = false;
       }
     }
-    if (!plan.runs) return plan;
+    if (!plan.runs) return;
     std::optional<RegionPlan> rule;
     if (!whole && node.def->region_rule) rule = node.def->region_rule(MetaCallOf(trace_, node), outputs);
     if (rule) {
@@ -295,7 +331,9 @@ class Planner {
       plan.attrs = std::move(rule->attrs);
     } else {
       plan.whole = !whole;
-      for (const TraceOperand& input : node.inputs) plan.input_regions.push_back(Region::Full(input.layout.sizes));
+      for (const TraceOperand& input : node.inputs) {
+        plan.input_regions.push_back(Region::Full(input.layout.sizes));
+      }
       for (size_t k = 0; k < node.outputs.size(); ++k) {
         outputs[k] = Region::Full(node.outputs[k].layout.sizes);
       }
@@ -303,7 +341,6 @@ class Planner {
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       Need(graph_.Input(i, k), InputImage(i, k, plan.input_regions[k]));
     }
-    return plan;
   }
 
   // `targets[t]` is value `target_values[t]`.
@@ -317,9 +354,13 @@ class Planner {
     kept.value_reads.resize(graph_.num_values());
     kept.read_in_place.resize(graph_.num_values());
     kept.regions.Reserve(graph_.region_words_bound());
+    NodePlan plan;
     for (size_t i = nodes.size(); i-- > 0;) {
-      const NodePlan plan = nodes[i]->def->kind == OpKind::kInPlace ? PlanInPlace(i)
-                                                                     : PlanFunctional(i);
+      if (nodes[i]->def->kind == OpKind::kInPlace) {
+        PlanInPlace(i, &plan);
+      } else {
+        PlanFunctional(i, &plan);
+      }
       if (!plan.runs) continue;
       KeptPlan& node = kept.nodes[i];
       node.writes = plan.writes;
@@ -347,9 +388,13 @@ class Planner {
  private:
   const Trace& trace_;
   const RunGraph& graph_;
-  // By value number, for the values whose readers are planned and producer is not: a map,
-  // since those are few at any time while a vector would span every value of the run.
-  absl::flat_hash_map<int32_t, Region> need_;
+  // What later ops need of the values whose readers are planned and producer is not: a
+  // slot of needed_ for each, by value number (-1: none). Those values are few at any time,
+  // so the regions are kept in a small pool that reuses the slots taken back, rather than
+  // one for every value of the run.
+  RunArray<int32_t> need_slot_;
+  std::vector<Region> needed_;
+  std::vector<int32_t> free_slots_;
 };
 
 }  // namespace
