@@ -147,12 +147,11 @@ Trace::Vertex Trace::AddNode(TraceNode node) {
     node.input_producers.push_back(ProducerLocked(input.value));
   }
   const Vertex v = boost::add_vertex(graph_);
-  if (num_nodes_ % kNodesPerChunk == 0) {
+  if (v % kNodesPerChunk == 0) {
     node_chunks_.push_back(std::make_unique<TraceNode[]>(kNodesPerChunk));
   }
-  TraceNode& added = node_chunks_.back()[num_nodes_ % kNodesPerChunk];
+  TraceNode& added = node_chunks_.back()[v % kNodesPerChunk];
   added = std::move(node);
-  ++num_nodes_;
   // One edge per producer however many inputs it made. Sorted, not hashed: a node has few
   // inputs, and the edges then come in a fixed order.
   absl::InlinedVector<Vertex, 4> producers(added.input_producers.begin(),
@@ -222,7 +221,7 @@ std::vector<Trace::Vertex> Trace::Subgraph(const std::vector<StorageVersion>& ta
 }
 
 const TraceNode& Trace::NodeLocked(Vertex v) const {
-  if (v >= num_nodes_) ThrowError("the trace has no node %d", v);
+  if (v >= boost::num_vertices(graph_)) ThrowError("the trace has no node %d", v);
   return node_chunks_[v / kNodesPerChunk][v % kNodesPerChunk];
 }
 

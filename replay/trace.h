@@ -150,10 +150,9 @@ class Trace : public OpRecorder, public std::enable_shared_from_this<Trace> {
 
   // std::mutex for ThreadSanitizer (see OpRegistry).
   mutable std::mutex mutex_;
-  // Guarded by mutex_.
+  // Guarded by mutex_. Node v is in node_chunks_[v / kNodesPerChunk].
   Graph graph_;
   std::vector<std::unique_ptr<TraceNode[]>> node_chunks_;
-  size_t num_nodes_ = 0;
   std::set<std::string, std::less<>> strings_;  // of provenances
   // On huge pages once large: a trace of a million ops has a million storages.
   absl::flat_hash_map<int64_t, StorageRecord, absl::Hash<int64_t>, std::equal_to<int64_t>,
